@@ -80,6 +80,8 @@ class ExchangeError(OkxkcError):
         self.code = code
         self.msg = msg
         self.response: Mapping[str, Any] = response or {}
+        #: Every item of a batch reply (typed results), in request order.
+        self.items: list[Any] = []
         self.op = op
         self.request_id = request_id
         where = f" on {op}" if op else ""
@@ -104,11 +106,11 @@ class PartialFailureError(ExchangeError):
         op: str | None = None,
         request_id: str | None = None,
     ) -> None:
+        super().__init__(code, msg, response, op=op, request_id=request_id)
         self.items = list(items)
         self.failed = list(failed)
         failed_ids = {id(x) for x in self.failed}
         self.succeeded = [x for x in self.items if id(x) not in failed_ids]
-        super().__init__(code, msg, response, op=op, request_id=request_id)
         self.args = (
             f"[{code}] {len(self.failed)} of {len(self.items)} items refused"
             + (f" on {op}" if op else "")

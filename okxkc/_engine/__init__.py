@@ -1,0 +1,1 @@
+"""The exchange-agnostic engine: loop thread, connections, correlator, events."""

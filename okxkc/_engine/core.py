@@ -1,0 +1,147 @@
+"""The engine side of one client: its connections, id source, HTTP session and events.
+
+Exchange-agnostic: everything exchange-shaped comes from the adapter.
+Coroutines here run on the engine loop only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import aiohttp
+
+from ..errors import ClientClosedError, RequestTimeoutError
+from .connection import Connection
+from .correlator import new_id_source
+from .events import EventEmitter
+from .loop import engine
+from .protocol import Adapter
+
+__all__ = ["ClientCore", "EngineOptions", "RequestMeta"]
+
+_log = logging.getLogger("okxkc.connection")
+
+_ids = new_id_source()
+
+
+class EngineOptions(Protocol):
+    """The options the engine reads (a config object of either exchange)."""
+
+    request_timeout: float
+    connect_timeout: float
+    reconnect_timeout: float
+    reconnect_max: float
+    ping_interval: float | None
+    pong_timeout: float | None
+
+
+class RequestMeta:
+    """What travels with one request: the op, its prepared args and how to read the reply."""
+
+    __slots__ = ("args", "extras", "op", "result", "timeout", "ws_key")
+
+    def __init__(
+        self, op: str, ws_key: str, args: Any, extras: Any, result: Any, timeout: float
+    ) -> None:
+        self.op = op
+        self.ws_key = ws_key
+        self.args = args
+        self.extras = extras
+        self.result = result  # adapter-defined: how to decode the reply
+        self.timeout = timeout
+
+    def describe(self, request_id: str) -> dict[str, Any]:
+        return {"id": request_id, "op": self.op, "wsKey": self.ws_key, "args": self.args}
+
+
+class ClientCore:
+    """Connections of one client, keyed by (account index, ws key)."""
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        accounts: Sequence[Any],
+        options: EngineOptions,
+        emitter: EventEmitter,
+    ) -> None:
+        self.adapter = adapter
+        self.accounts = list(accounts)
+        self.options = options
+        self.emitter = emitter
+        self.loop = engine.loop
+        self.next_id = _ids
+        self.connections: dict[tuple[int, str], Connection] = {}
+        self._http: aiohttp.ClientSession | None = None
+        self.closed = False
+        #: Awaited before every connect attempt (e.g. server-time sync).
+        self.before_connect: Callable[[], Awaitable[None]] | None = None
+
+    # -- events ----------------------------------------------------------------------
+    def emit(self, event: str, payload: Mapping[str, Any]) -> None:
+        self.emitter.emit(event, payload)
+
+    # -- plumbing --------------------------------------------------------------------
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.options.connect_timeout)
+            )
+        return self._http
+
+    def connection(self, account_index: int, ws_key: str) -> Connection:
+        conn = self.connections.get((account_index, ws_key))
+        if conn is None:
+            if self.closed:
+                raise ClientClosedError("client is closed")
+            conn = self.connections[(account_index, ws_key)] = Connection(
+                self, account_index, ws_key
+            )
+        return conn
+
+    # -- requests --------------------------------------------------------------------
+    async def request(self, account_index: int, meta: RequestMeta) -> Any:
+        if self.closed:
+            raise ClientClosedError("client is closed")
+        conn = self.connections.get((account_index, meta.ws_key)) or self.connection(
+            account_index, meta.ws_key
+        )
+        return await conn.request(meta, self.loop.time() + meta.timeout)
+
+    async def connect(self, pairs: Sequence[tuple[int, str]], timeout: float) -> None:
+        """Open and authenticate each (account, ws key) now; raise the first failure."""
+        if self.closed:
+            raise ClientClosedError("client is closed")
+        deadline = self.loop.time() + timeout
+        results = await asyncio.gather(
+            *(self.connection(a, k).connect(deadline) for a, k in pairs), return_exceptions=True
+        )
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+
+    async def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
+        """A small GET for exchange REST helpers (instruments, server time)."""
+        try:
+            async with self.http.get(url, headers=headers) as resp:
+                return await resp.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RequestTimeoutError(
+                f"GET {url.split('?')[0]} failed: {exc!r}", sent=False
+            ) from exc
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        conns = list(self.connections.values())
+        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def pending_count(self) -> int:
+        return sum(len(c.correlator) for c in self.connections.values())

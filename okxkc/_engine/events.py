@@ -1,0 +1,164 @@
+"""The event emitter behind ``client.get_ws_client()``: ``on()`` / ``off()``.
+
+Events are emitted on the engine loop but callbacks never run there: plain
+callables run on one dispatcher thread (in order), coroutine functions run on
+the event loop that was running when they were registered. A slow or failing
+callback can therefore never starve heartbeats or replies.
+
+Event names follow the Node SDKs: ``open``, ``reconnect``, ``reconnected``,
+``authenticated``, ``response``, ``exception``, ``close``; okxkc adds
+``late_response`` (a reply that came after its request timed out or was
+cancelled, with the original request attached) and ``notice`` (a
+service-upgrade notice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["EVENT_NAMES", "EventEmitter", "Listener"]
+
+EVENT_NAMES = frozenset(
+    {
+        "open",
+        "reconnect",
+        "reconnected",
+        "authenticated",
+        "response",
+        "exception",
+        "close",
+        "late_response",
+        "notice",
+    }
+)
+
+Listener = Callable[[dict[str, Any]], Any]
+
+_log = logging.getLogger("okxkc.events")
+
+
+class _Dispatcher:
+    """One daemon thread per process that runs plain (non-async) callbacks in order."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Listener, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def put(self, cb: Listener, payload: dict[str, Any]) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._run, name="okxkc-events", daemon=True
+                    )
+                    self._thread.start()
+        self._queue.put((cb, payload))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            cb, payload = item
+            try:
+                cb(payload)
+            except Exception:
+                _log.exception("okxkc event listener %r failed", cb)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every callback queued so far has run (tests and shutdown)."""
+        done = threading.Event()
+        self.put(lambda _p: done.set(), {})
+        return done.wait(timeout)
+
+
+_dispatcher = _Dispatcher()
+
+
+class EventEmitter:
+    """Register listeners for connection and reply events of one client."""
+
+    def __init__(self, exchange: str) -> None:
+        self.exchange = exchange
+        self._listeners: dict[str, list[tuple[Listener, asyncio.AbstractEventLoop | None]]] = {}
+
+    def on(
+        self,
+        event: str,
+        callback: Listener,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> EventEmitter:
+        """Call ``callback(payload)`` for every ``event``; returns the emitter for chaining.
+
+        A coroutine function is run on ``loop`` (default: the loop running now).
+        """
+        if event not in EVENT_NAMES:
+            raise ValueError(f"unknown event {event!r}; known: {', '.join(sorted(EVENT_NAMES))}")
+        if inspect.iscoroutinefunction(callback):
+            if loop is None:
+                try:
+                    loop = asyncio.get_running_loop()
+                except RuntimeError:
+                    raise ValueError(
+                        f"an async listener for {event!r} needs an event loop: register it "
+                        "from async code or pass loop="
+                    ) from None
+        else:
+            loop = None
+        # Copy-on-write, so the engine can iterate without a lock.
+        current = self._listeners.get(event, [])
+        self._listeners = {**self._listeners, event: [*current, (callback, loop)]}
+        return self
+
+    def off(self, event: str, callback: Listener | None = None) -> EventEmitter:
+        """Remove ``callback`` (or every listener) for ``event``."""
+        current = self._listeners.get(event, [])
+        kept = [] if callback is None else [x for x in current if x[0] is not callback]
+        self._listeners = {**self._listeners, event: kept}
+        return self
+
+    def listener_count(self, event: str) -> int:
+        return len(self._listeners.get(event, ()))
+
+    def wants(self, event: str) -> bool:
+        return bool(self._listeners.get(event))
+
+    def emit(self, event: str, payload: Mapping[str, Any]) -> None:
+        """Deliver ``payload`` to every listener of ``event``, off the calling loop."""
+        listeners = self._listeners.get(event)
+        if not listeners:
+            return
+        data = dict(payload)
+        data.setdefault("event", event)
+        data.setdefault("exchange", self.exchange)
+        for cb, loop in listeners:
+            if loop is None:
+                _dispatcher.put(cb, data)
+            elif not loop.is_closed():
+                try:
+                    loop.call_soon_threadsafe(_start_coroutine, loop, cb, data)
+                except RuntimeError:
+                    pass  # that loop is shutting down
+
+    @staticmethod
+    def flush(timeout: float = 5.0) -> bool:
+        """Block until plain callbacks queued so far have run."""
+        return _dispatcher.flush(timeout)
+
+
+def _start_coroutine(loop: asyncio.AbstractEventLoop, cb: Listener, data: dict[str, Any]) -> None:
+    task = loop.create_task(cb(data))
+    task.add_done_callback(_report)
+
+
+def _report(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("okxkc async event listener failed", exc_info=task.exception())

@@ -1,0 +1,92 @@
+"""The contract between the exchange-agnostic engine and an exchange adapter.
+
+An adapter is pure protocol: it builds URLs and frames, drives the login
+handshake one frame at a time, classifies inbound frames and turns a reply into
+a result or an exception. It never does I/O; the engine does all of that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from ..errors import AuthenticationError
+
+__all__ = ["Adapter", "AuthStep", "Incoming", "Kind"]
+
+
+class Kind:
+    """What an inbound frame is."""
+
+    RESPONSE = 1  # a reply to a request: ``request_id`` is set
+    PONG = 2  # heartbeat answer
+    NOTICE = 3  # the server will close this socket soon (service upgrade): reconnect first
+    ERROR = 4  # a connection-level error frame without a request id
+    OTHER = 5  # anything else that parsed
+
+
+class Incoming:
+    """One classified inbound frame."""
+
+    __slots__ = ("envelope", "kind", "request_id")
+
+    def __init__(self, kind: int, envelope: Any = None, request_id: str | None = None) -> None:
+        self.kind = kind
+        self.envelope = envelope
+        self.request_id = request_id
+
+
+class AuthStep:
+    """The adapter's answer during the login handshake."""
+
+    __slots__ = ("done", "error", "ping_interval", "pong_timeout", "send")
+
+    def __init__(
+        self,
+        send: Sequence[str] = (),
+        *,
+        done: bool = False,
+        error: AuthenticationError | None = None,
+        ping_interval: float | None = None,
+        pong_timeout: float | None = None,
+    ) -> None:
+        self.send = send
+        self.done = done
+        self.error = error
+        self.ping_interval = ping_interval
+        self.pong_timeout = pong_timeout
+
+
+class Adapter(Protocol):
+    """What the engine needs from an exchange."""
+
+    exchange: str
+    #: Seconds between heartbeats when neither the user nor the server sets one.
+    default_ping_interval: float
+
+    def ws_url(self, ws_key: str, account: Any) -> str:
+        """The URL to open for ``ws_key`` (signed afresh for every connect when needed)."""
+
+    def public_url(self, ws_key: str) -> str:
+        """The same URL with nothing secret in it, for logs and events."""
+
+    def auth_begin(self, ws_key: str, account: Any, request_id: str) -> tuple[Any, AuthStep]:
+        """Start the login handshake on a fresh socket: (state, frames to send)."""
+
+    def auth_feed(self, state: Any, frame: str) -> AuthStep:
+        """Feed one inbound text frame received during the handshake."""
+
+    def ping_frame(self, request_id: str) -> str:
+        """The heartbeat frame to send."""
+
+    def encode(self, request_id: str, op: str, args: Any, extras: Any) -> bytes:
+        """The request frame."""
+
+    def classify(self, frame: str | bytes) -> Incoming:
+        """Decode and classify one inbound frame (raises ``ValueError`` on garbage)."""
+
+    def finish(self, meta: Any, incoming: Incoming, ws_key: str) -> Any:
+        """Turn a reply into the call's result, or raise an ``ExchangeError``."""
+
+    def describe(self, incoming: Incoming) -> dict[str, Any]:
+        """The frame as a plain dict, for events and logs."""

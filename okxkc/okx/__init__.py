@@ -1,0 +1,26 @@
+"""OKX WebSocket trading API: ``WebsocketAPIClient`` (blocking) and ``AsyncWebsocketAPIClient``."""
+
+from .client import AsyncWebsocketAPIClient, WebsocketAPIClient
+from .models import (
+    AmendAck,
+    CancelAck,
+    MassCancelAck,
+    OkxResponse,
+    OrderAck,
+    SpreadAmendAck,
+    SpreadCancelAck,
+    SpreadOrderAck,
+)
+
+__all__ = [
+    "AmendAck",
+    "AsyncWebsocketAPIClient",
+    "CancelAck",
+    "MassCancelAck",
+    "OkxResponse",
+    "OrderAck",
+    "SpreadAmendAck",
+    "SpreadCancelAck",
+    "SpreadOrderAck",
+    "WebsocketAPIClient",
+]

@@ -1,0 +1,259 @@
+"""OKX WS API protocol: URLs, login signing, ping, frames, reply -> result or error.
+
+Pure protocol: no I/O and no aiohttp here; the engine does the talking.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from .._engine.protocol import AuthStep, Incoming, Kind
+from ..config import OkxAccount, OkxConfig
+from ..errors import AuthenticationError, ExchangeError, PartialFailureError, RateLimitError
+from . import models
+from .models import OkxResponse
+
+__all__ = ["OkxAdapter", "ResultSpec", "sign_login"]
+
+_WS_HOSTS = {
+    ("prod", False): "wss://ws.okx.com:8443",
+    ("prod", True): "wss://wspap.okx.com:8443",
+    ("EEA", False): "wss://wseea.okx.com:8443",
+    ("EEA", True): "wss://wseeapap.okx.com:8443",
+    ("US", False): "wss://wsus.okx.com:8443",
+    ("US", True): "wss://wsuspap.okx.com:8443",
+}
+_REST_HOSTS = {"prod": "https://www.okx.com", "EEA": "https://eea.okx.com", "US": "https://us.okx.com"}
+
+# Codes OKX uses for rate limits (per user, per sub-account, per connection).
+RATE_LIMIT_CODES = frozenset({"50011", "50061", "60014"})
+
+# What to tell the user for the login failures that have a usual cause.
+_AUTH_HINTS = {
+    "60032": "the key does not exist on this host: check market='prod' | 'EEA' | 'US'",
+    "60005": "unknown API key: check the key and market='prod' | 'EEA' | 'US'",
+    "50101": "the key does not match this environment: check demo_trading",
+    "60024": "wrong passphrase",
+    "60007": "invalid signature: check the API secret",
+    "60006": "login timestamp expired: check the clock or enable time_sync=True",
+    "60004": "invalid timestamp: check the clock or enable time_sync=True",
+}
+
+
+def sign_login(secret: str, timestamp: str) -> str:
+    """Base64 HMAC-SHA256 of ``timestamp + "GET" + "/users/self/verify"``."""
+    prehash = f"{timestamp}GET/users/self/verify".encode()
+    return base64.b64encode(hmac.new(secret.encode(), prehash, hashlib.sha256).digest()).decode()
+
+
+class _Env(msgspec.Struct):
+    """Every OKX frame on these sockets, with ``data`` left raw until the op is known."""
+
+    id: str | None = None
+    op: str | None = None
+    code: str | int | None = None
+    msg: str = ""
+    data: msgspec.Raw | None = None
+    inTime: str | None = None
+    outTime: str | None = None
+    event: str | None = None
+    connId: str | None = None
+
+
+class ResultSpec:
+    """How to read the reply of one op."""
+
+    __slots__ = ("batch", "decoder", "op")
+
+    def __init__(self, op: str, item_type: Any, batch: bool) -> None:
+        self.op = op
+        self.batch = batch
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(list[item_type])
+
+
+RAW_RESULT = ResultSpec("raw", dict[str, Any], batch=True)
+
+_env_decoder = msgspec.json.Decoder(_Env)
+_encoder = msgspec.json.Encoder()
+
+
+def result_spec(op: str, item_type_name: str, batch: bool) -> ResultSpec:
+    return ResultSpec(op, getattr(models, item_type_name), batch)
+
+
+class OkxAdapter:
+    exchange = "okx"
+    default_ping_interval = 15.0  # OKX closes a socket after 30 s without inbound data
+
+    def __init__(self, config: OkxConfig) -> None:
+        self.config = config
+        #: Server clock minus local clock, in ms (set by time sync).
+        self.time_offset_ms = 0
+        if config.base_ws_url:
+            self._ws_base = config.base_ws_url.rstrip("/")
+        else:
+            self._ws_base = _WS_HOSTS[(config.market, config.demo_trading)]
+        self.rest_base = (config.base_rest_url or _REST_HOSTS[config.market]).rstrip("/")
+
+    # -- URLs --------------------------------------------------------------------------
+    def ws_url(self, ws_key: str, account: Any) -> str:
+        return self.public_url(ws_key)
+
+    def public_url(self, ws_key: str) -> str:
+        url = f"{self._ws_base}/ws/v5/{ws_key}"
+        if ws_key == "business" and self.config.demo_trading and not self.config.base_ws_url:
+            url += "?brokerId=9999"
+        return url
+
+    # -- login -------------------------------------------------------------------------
+    def now_ms(self) -> int:
+        return int(time.time() * 1000) + self.time_offset_ms
+
+    def auth_begin(self, ws_key: str, account: OkxAccount, request_id: str) -> tuple[Any, AuthStep]:
+        ts = str(self.now_ms() // 1000)
+        frame = _encoder.encode(
+            {
+                "id": request_id,
+                "op": "login",
+                "args": [
+                    {
+                        "apiKey": account.api_key,
+                        "passphrase": account.api_pass,
+                        "timestamp": ts,
+                        "sign": sign_login(account.api_secret, ts),
+                    }
+                ],
+            }
+        ).decode()
+        return ws_key, AuthStep([frame])
+
+    def auth_feed(self, state: Any, frame: str) -> AuthStep:
+        if frame == "pong":
+            return AuthStep()
+        try:
+            env = _env_decoder.decode(frame)
+        except msgspec.DecodeError:
+            return AuthStep()
+        if env.event == "login" and str(env.code) == "0":
+            return AuthStep(done=True)
+        if env.event == "error":
+            code = str(env.code)
+            hint = _AUTH_HINTS.get(code)
+            text = f"OKX refused the login: {env.msg or 'login failed'}"
+            if hint:
+                text += f" ({hint})"
+            return AuthStep(error=AuthenticationError(text, code=code, ws_key=state))
+        return AuthStep()
+
+    def ping_frame(self, request_id: str) -> str:
+        return "ping"
+
+    # -- requests ----------------------------------------------------------------------
+    def encode(self, request_id: str, op: str, args: Any, extras: Any) -> bytes:
+        msg: dict[str, Any] = {"id": request_id, "op": op, "args": args}
+        if extras:
+            exp = extras.get("exp_time")
+            if exp is not None:
+                msg["expTime"] = str(self.now_ms() + int(exp))
+            exp_abs = extras.get("expTime")
+            if exp_abs is not None:
+                msg["expTime"] = str(exp_abs)
+        return _encoder.encode(msg)
+
+    def classify(self, frame: str | bytes) -> Incoming:
+        if frame == b"pong" or frame == "pong":
+            return Incoming(Kind.PONG)
+        env = _env_decoder.decode(frame)
+        if env.id and (env.op or env.event == "error"):
+            return Incoming(Kind.RESPONSE, env, env.id)
+        event = env.event
+        if event == "notice":
+            return Incoming(Kind.NOTICE, env)
+        if event == "error":
+            return Incoming(Kind.ERROR, env)
+        return Incoming(Kind.OTHER, env)
+
+    def describe(self, incoming: Incoming) -> dict[str, Any]:
+        env = incoming.envelope
+        if env is None:
+            return {}
+        out: dict[str, Any] = {}
+        for f in _Env.__struct_fields__:
+            v = getattr(env, f)
+            if v is None:
+                continue
+            out[f] = msgspec.json.decode(v) if isinstance(v, msgspec.Raw) else v
+        return out
+
+    def finish(self, meta: Any, incoming: Incoming, ws_key: str) -> OkxResponse[Any]:
+        env: _Env = incoming.envelope
+        spec: ResultSpec = meta.result
+        code = env.code if isinstance(env.code, str) else str(env.code)
+        if env.event == "error":
+            raise _error(code, env.msg, self.describe(incoming), env.op or meta.op, env.id)
+        data = spec.decoder.decode(env.data) if env.data else []
+        resp: OkxResponse[Any] = OkxResponse(
+            id=env.id or "",
+            op=env.op or meta.op,
+            code=code,
+            msg=env.msg,
+            data=data,
+            inTime=env.inTime,
+            outTime=env.outTime,
+            ws_key=ws_key,
+        )
+        if code == "0":
+            return resp
+        if code in ("1", "2") and data:
+            failed = [it for it in data if _item_code(it) != "0"]
+            if code == "2":
+                raise PartialFailureError(
+                    code, env.msg or "some items failed", resp.to_dict(), data, failed, op=resp.op, request_id=resp.id
+                )
+            if not spec.batch or len(data) == 1:
+                item = failed[0] if failed else data[0]
+                exc = _error(_item_code(item), _item_msg(item), resp.to_dict(), resp.op, resp.id)
+                exc.items = list(data)
+                raise exc
+            codes = {_item_code(it) for it in failed}
+            exc = _error(
+                codes.pop() if len(codes) == 1 else code,
+                env.msg or "all items failed",
+                resp.to_dict(),
+                resp.op,
+                resp.id,
+            )
+            exc.items = list(data)
+            raise exc
+        raise _error(code, env.msg, resp.to_dict(), resp.op, resp.id)
+
+
+def _item_code(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("sCode", "0"))
+    return str(getattr(item, "sCode", "0"))
+
+
+def _item_msg(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("sMsg", ""))
+    return str(getattr(item, "sMsg", ""))
+
+
+def _error(
+    code: str, msg: str, response: dict[str, Any], op: str | None, request_id: str | None
+) -> ExchangeError:
+    if code in RATE_LIMIT_CODES:
+        return RateLimitError(code, msg, response, op=op, request_id=request_id)
+    return ExchangeError(code, msg, response, op=op, request_id=request_id)
+
+
+def describe_accounts(accounts: Sequence[OkxAccount]) -> list[str]:
+    return [a.api_key for a in accounts]

@@ -1,0 +1,236 @@
+"""THE OKX operation table: one row per WS API op. Facades are generated from it.
+
+Field names, kinds and limits follow OKX's docs (see protocol notes): ``id``-like
+fields are case-sensitive alphanumerics, ``clOrdId`` and ``reqId`` at most 32,
+``tag`` at most 16; batches take at most 20 items.
+"""
+
+from __future__ import annotations
+
+from .._ops import Operation, Param
+
+__all__ = ["BUSINESS", "OPERATIONS", "PRIVATE"]
+
+PRIVATE = "private"
+BUSINESS = "business"
+
+
+
+def _alnum(name: str, size: int, doc: str = "") -> Param:
+    """A case-sensitive alphanumeric id field of at most ``size`` characters."""
+    return Param(
+        name, pattern=f"[A-Za-z0-9]{{1,{size}}}", pattern_text=f"must be 1-{size} letters and digits", doc=doc
+    )
+
+_LIMIT_TYPES = ("limit", "post_only", "fok", "ioc", "mmp", "mmp_and_post_only", "elp", "rpi")
+_PRICES = ("px", "pxUsd", "pxVol")
+
+_INSTRUMENT = (
+    Param("instId", doc="Instrument ID, e.g. BTC-USDT (resolved to instIdCode)"),
+    Param("instIdCode", "int", doc="Instrument ID code (wins over instId)"),
+)
+
+_PLACE = (
+    *_INSTRUMENT,
+    Param("tdMode", required=True, choices=("cash", "cross", "isolated", "spot_isolated"), doc="Trade mode"),
+    Param("side", required=True, choices=("buy", "sell")),
+    Param(
+        "ordType",
+        required=True,
+        choices=(
+            "market",
+            "limit",
+            "post_only",
+            "fok",
+            "ioc",
+            "optimal_limit_ioc",
+            "mmp",
+            "mmp_and_post_only",
+            "elp",
+            "rpi",
+        ),
+    ),
+    Param("sz", "dec", required=True, positive=True, doc="Quantity"),
+    Param("px", "dec", doc="Price (limit-type orders)"),
+    Param("pxUsd", "dec", doc="Option price in USD"),
+    Param("pxVol", "dec", doc="Option price in implied volatility"),
+    Param("posSide", choices=("net", "long", "short")),
+    Param("ccy", doc="Margin currency"),
+    _alnum("clOrdId", 32, "Client order ID"),
+    _alnum("tag", 16, "Order tag (sent as given)"),
+    Param("reduceOnly", "bool"),
+    Param("tgtCcy", choices=("base_ccy", "quote_ccy")),
+    Param("banAmend", "bool"),
+    Param("pxAmendType", choices=("0", "1")),
+    Param("tradeQuoteCcy"),
+    Param("slippagePct", "dec"),
+    Param("stpMode", choices=("cancel_maker", "cancel_taker", "cancel_both")),
+    Param("isElpTakerAccess", "bool"),
+    Param("rpiTakerAccess", "bool"),
+    Param("speedBump", choices=("0", "1")),
+    Param("outcome", choices=("yes", "no")),
+    Param("attachAlgoOrds", "list", doc="Attached TP/SL orders"),
+)
+
+_CANCEL = (
+    *_INSTRUMENT,
+    Param("ordId"),
+    _alnum("clOrdId", 32),
+)
+
+_AMEND = (
+    *_INSTRUMENT,
+    Param("ordId"),
+    _alnum("clOrdId", 32),
+    Param("cxlOnFail", "bool", doc="Cancel the order if the amend fails"),
+    _alnum("reqId", 32, "Client amend request ID"),
+    Param("newSz", "dec", positive=True),
+    Param("newPx", "dec"),
+    Param("newPxUsd", "dec"),
+    Param("newPxVol", "dec"),
+    Param("pxAmendType", choices=("0", "1")),
+    Param("attachAlgoOrds", "list"),
+)
+
+_INST = ("instId", "instIdCode")
+_IDS = ("ordId", "clOrdId")
+_NEW = ("newSz", "newPx", "newPxUsd", "newPxVol")
+_NEEDS_PX = (("ordType", _LIMIT_TYPES, _PRICES),)
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "submit_new_order",
+        "order",
+        PRIVATE,
+        _PLACE,
+        "OrderAck",
+        "Place one order.",
+        one_of=(_INST,),
+        required_if=_NEEDS_PX,
+        exclusive=(_PRICES,),
+        exp_time=True,
+        needs_instrument_code=True,
+    ),
+    Operation(
+        "submit_multiple_orders",
+        "batch-orders",
+        PRIVATE,
+        _PLACE,
+        "OrderAck",
+        "Place up to 20 orders in one request; items may succeed or fail independently.",
+        batch=True,
+        max_items=20,
+        one_of=(_INST,),
+        required_if=_NEEDS_PX,
+        exclusive=(_PRICES,),
+        exp_time=True,
+        needs_instrument_code=True,
+    ),
+    Operation(
+        "cancel_order",
+        "cancel-order",
+        PRIVATE,
+        _CANCEL,
+        "CancelAck",
+        "Cancel one order by ordId or clOrdId (sCode 0 = cancel accepted).",
+        one_of=(_INST, _IDS),
+        needs_instrument_code=True,
+    ),
+    Operation(
+        "cancel_multiple_orders",
+        "batch-cancel-orders",
+        PRIVATE,
+        _CANCEL,
+        "CancelAck",
+        "Cancel up to 20 orders in one request.",
+        batch=True,
+        max_items=20,
+        one_of=(_INST, _IDS),
+        needs_instrument_code=True,
+    ),
+    Operation(
+        "amend_order",
+        "amend-order",
+        PRIVATE,
+        _AMEND,
+        "AmendAck",
+        "Amend the size and/or price of one live order (sCode 0 = amend accepted).",
+        one_of=(_INST, _IDS, _NEW),
+        exp_time=True,
+        needs_instrument_code=True,
+    ),
+    Operation(
+        "amend_multiple_orders",
+        "batch-amend-orders",
+        PRIVATE,
+        _AMEND,
+        "AmendAck",
+        "Amend up to 20 orders in one request.",
+        batch=True,
+        max_items=20,
+        one_of=(_INST, _IDS, _NEW),
+        exp_time=True,
+        needs_instrument_code=True,
+    ),
+    Operation(
+        "mass_cancel_orders",
+        "mass-cancel",
+        PRIVATE,
+        (
+            Param("instType", required=True, choices=("OPTION",)),
+            Param("instFamily", required=True, doc="e.g. BTC-USD"),
+            Param("lockInterval", "dec", doc="Lock after the cancel, ms in [0, 10000]"),
+        ),
+        "MassCancelAck",
+        "Cancel all MMP pending orders of an instrument family (options, portfolio margin).",
+    ),
+    Operation(
+        "submit_spread_order",
+        "sprd-order",
+        BUSINESS,
+        (
+            Param("sprdId", required=True, doc="Spread ID, e.g. BTC-USDT_BTC-USDT-SWAP"),
+            _alnum("clOrdId", 32),
+            _alnum("tag", 16),
+            Param("side", required=True, choices=("buy", "sell")),
+            Param("ordType", required=True, choices=("market", "limit", "post_only", "ioc")),
+            Param("sz", "dec", required=True, positive=True),
+            Param("px", "dec"),
+        ),
+        "SpreadOrderAck",
+        "Place one spread order.",
+        required_if=(("ordType", ("limit", "post_only", "ioc"), ("px",)),),
+    ),
+    Operation(
+        "amend_spread_order",
+        "sprd-amend-order",
+        BUSINESS,
+        (
+            Param("ordId"),
+            _alnum("clOrdId", 32),
+            _alnum("reqId", 32),
+            Param("newSz", "dec", positive=True),
+            Param("newPx", "dec"),
+        ),
+        "SpreadAmendAck",
+        "Amend one spread order.",
+        one_of=(("ordId", "clOrdId"), ("newSz", "newPx")),
+    ),
+    Operation(
+        "cancel_spread_order",
+        "sprd-cancel-order",
+        BUSINESS,
+        (Param("ordId"), _alnum("clOrdId", 32)),
+        "SpreadCancelAck",
+        "Cancel one spread order.",
+        one_of=(("ordId", "clOrdId"),),
+    ),
+    Operation(
+        "mass_cancel_spread_orders",
+        "sprd-mass-cancel",
+        BUSINESS,
+        (Param("sprdId", doc="Only this spread (default: all)"),),
+        "MassCancelAck",
+        "Cancel all pending spread orders (optionally of one spread).",
+    ),
+)
