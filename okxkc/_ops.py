@@ -62,6 +62,7 @@ class Operation:
     exp_time: bool = False  # OKX: accepts a request expiry
     needs_instrument_code: bool = False  # OKX: instId -> instIdCode
     collection: str = "orders"  # argument name of a batch method
+    result_is_list: bool = False  # the reply's data is a list even though args is one object
     fields: Mapping[str, Param] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -177,8 +178,10 @@ def validate_item(
         if len(present) > 1:
             raise ValidationError(where + present[1], f"give only one of {', '.join(group)}")
     for key, values, needed in op.required_if:
-        if out.get(key) in values and not any(n in out for n in needed):
-            raise ValidationError(where + needed[0], f"is required when {key} is {out[key]!r}")
+        # An empty ``values`` means "whenever ``key`` is given".
+        if key in out and (not values or out[key] in values) and not any(n in out for n in needed):
+            when = f"{key} is given" if not values else f"{key} is {out[key]!r}"
+            raise ValidationError(where + needed[0], f"is required when {when}")
     if extra:
         for key, value in extra.items():
             if key in out:

@@ -68,7 +68,7 @@ def item_name(op: Operation) -> str:
 
 
 def result_type(ex: Exchange, op: Operation) -> str:
-    if op.batch and ex.batch_result_is_list:
+    if (op.batch or op.result_is_list) and ex.batch_result_is_list:
         return f"{ex.response}[list[{op.result}]]"
     return f"{ex.response}[{op.result}]"
 

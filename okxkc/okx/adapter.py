@@ -60,7 +60,7 @@ class _Env(msgspec.Struct):
     op: str | None = None
     code: str | int | None = None
     msg: str = ""
-    data: msgspec.Raw | None = None
+    data: msgspec.Raw = msgspec.Raw(b"")
     inTime: str | None = None
     outTime: str | None = None
     event: str | None = None
@@ -187,7 +187,7 @@ class OkxAdapter:
         out: dict[str, Any] = {}
         for f in _Env.__struct_fields__:
             v = getattr(env, f)
-            if v is None:
+            if v is None or (isinstance(v, msgspec.Raw) and not v):
                 continue
             out[f] = msgspec.json.decode(v) if isinstance(v, msgspec.Raw) else v
         return out

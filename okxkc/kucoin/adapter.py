@@ -1,0 +1,263 @@
+"""KuCoin WS API protocol: signed URL, session challenge, JSON ping, frames,
+reply -> result or error.
+
+Pure protocol: no I/O and no aiohttp here; the engine does the talking.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+
+from .._engine.protocol import AuthStep, Incoming, Kind
+from ..config import KucoinAccount, KucoinConfig
+from ..errors import AuthenticationError, ExchangeError, PartialFailureError, RateLimitError
+from . import models
+from .models import KucoinResponse, RateLimit
+
+__all__ = ["KucoinAdapter", "ResultSpec", "sign"]
+
+_WS_BASE = "wss://wsapi.kucoin.com"
+_REST_BASE = "https://api.kucoin.com"
+SUCCESS = "200000"
+_ITEM_OK = frozenset({"200000", "200"})
+RATE_LIMIT_CODE = "429000"
+
+_AUTH_HINTS = {
+    "400002": "timestamp outside the window: check the clock or enable time_sync=True",
+    "400003": "unknown API key",
+    "400004": "wrong passphrase",
+    "400005": "invalid signature: check the API secret",
+    "400011": "session challenge signature refused: check the API secret",
+    "400012": "session challenge timed out",
+}
+
+
+def sign(secret: str, message: str) -> str:
+    """Base64 HMAC-SHA256, KuCoin's signature for the URL, passphrase and challenge."""
+    return base64.b64encode(hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()).decode()
+
+
+class _Env(msgspec.Struct):
+    id: str | None = None
+    op: str | None = None
+    code: str | int | None = None
+    msg: str | None = None
+    data: msgspec.Raw = msgspec.Raw(b"")
+    inTime: int | None = None
+    outTime: int | None = None
+    userRateLimit: RateLimit | None = None
+    rateLimit: RateLimit | None = None
+    sessionId: str | None = None
+    type: str | None = None
+
+
+class ResultSpec:
+    __slots__ = ("decoder", "is_list", "op")
+
+    def __init__(self, op: str, data_type: Any, is_list: bool) -> None:
+        self.op = op
+        self.is_list = is_list
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(data_type, strict=False)
+
+
+RAW_RESULT = ResultSpec("raw", Any, is_list=False)
+
+_env_decoder = msgspec.json.Decoder(_Env, strict=False)
+_encoder = msgspec.json.Encoder()
+
+
+def result_spec(op: str, item_type_name: str, is_list: bool) -> ResultSpec:
+    item = getattr(models, item_type_name)
+    return ResultSpec(op, list[item] if is_list else item, is_list)  # type: ignore[valid-type]
+
+
+class _AuthState:
+    __slots__ = ("account", "challenged", "ws_key")
+
+    def __init__(self, ws_key: str, account: KucoinAccount) -> None:
+        self.ws_key = ws_key
+        self.account = account
+        self.challenged = False
+
+
+class KucoinAdapter:
+    exchange = "kucoin"
+    default_ping_interval = 15.0
+
+    def __init__(self, config: KucoinConfig) -> None:
+        self.config = config
+        self.time_offset_ms = 0
+        self._ws_base = (config.base_ws_url or _WS_BASE).rstrip("/")
+        self.rest_base = (config.base_rest_url or _REST_BASE).rstrip("/")
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000) + self.time_offset_ms
+
+    # -- URL ---------------------------------------------------------------------------
+    def public_url(self, ws_key: str) -> str:
+        return f"{self._ws_base}/v1/private"
+
+    def ws_url(self, ws_key: str, account: KucoinAccount) -> str:
+        ts = str(self.now_ms())
+        query = [
+            ("apikey", account.api_key),
+            ("timestamp", ts),
+            ("sign", sign(account.api_secret, account.api_key + ts)),
+            ("passphrase", sign(account.api_secret, account.api_passphrase)),
+        ]
+        if account.partner and account.partner_key:
+            query.append(("partner", account.partner))
+            query.append(("partner_sign", sign(account.partner_key, ts + account.partner + account.api_key)))
+        if self.config.enable_ns:
+            query.append(("enable_ns", "true"))
+        return self.public_url(ws_key) + "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query)
+
+    # -- session challenge -------------------------------------------------------------
+    def auth_begin(self, ws_key: str, account: KucoinAccount, request_id: str) -> tuple[Any, AuthStep]:
+        return _AuthState(ws_key, account), AuthStep()
+
+    def auth_feed(self, state: Any, frame: str) -> AuthStep:
+        st: _AuthState = state
+        try:
+            env = _env_decoder.decode(frame)
+        except msgspec.DecodeError:
+            return AuthStep()
+        code = None if env.code is None else str(env.code)
+        if code is not None and code != SUCCESS and env.id is None:
+            hint = _AUTH_HINTS.get(code)
+            text = f"KuCoin refused the connection: {env.msg or 'authentication failed'}"
+            if hint:
+                text += f" ({hint})"
+            return AuthStep(error=AuthenticationError(text, code=code, ws_key=st.ws_key))
+        if env.sessionId is not None and not env.data and not st.challenged:
+            # Sign the exact text the server sent, not a re-serialisation of it.
+            st.challenged = True
+            return AuthStep([sign(st.account.api_secret, frame)])
+        if env.sessionId is not None and bytes(env.data) == b'"welcome"':
+            welcome = msgspec.json.decode(frame)
+            interval = welcome.get("pingInterval")
+            timeout = welcome.get("pingTimeout")
+            return AuthStep(
+                done=True,
+                # Ping a little before the announced interval so the server never waits.
+                ping_interval=interval / 1000 * 0.8 if isinstance(interval, (int, float)) and interval > 0 else None,
+                pong_timeout=timeout / 1000 if isinstance(timeout, (int, float)) and timeout > 0 else None,
+            )
+        return AuthStep()
+
+    def ping_frame(self, request_id: str) -> str:
+        return f'{{"id":"{request_id}","op":"ping","timestamp":{self.now_ms()}}}'
+
+    # -- requests ----------------------------------------------------------------------
+    def encode(self, request_id: str, op: str, args: Any, extras: Any) -> bytes:
+        if isinstance(args, dict) and "allowMaxTimeWindow" in args and "clientTimestamp" not in args:
+            # The window counts from this moment, when the request leaves okxkc.
+            args["clientTimestamp"] = self.now_ms()
+        return _encoder.encode({"id": request_id, "op": op, "args": args})
+
+    def classify(self, frame: str | bytes) -> Incoming:
+        env = _env_decoder.decode(frame)
+        op = env.op
+        if op == "pong":
+            return Incoming(Kind.PONG, env)
+        if env.id and op:
+            return Incoming(Kind.RESPONSE, env, env.id)
+        if env.type == "notice":
+            return Incoming(Kind.NOTICE, env)
+        if env.code is not None:
+            return Incoming(Kind.ERROR, env)
+        return Incoming(Kind.OTHER, env)
+
+    def describe(self, incoming: Incoming) -> dict[str, Any]:
+        env = incoming.envelope
+        if env is None:
+            return {}
+        out: dict[str, Any] = {}
+        for f in _Env.__struct_fields__:
+            v = getattr(env, f)
+            if v is None or (isinstance(v, msgspec.Raw) and not v):
+                continue
+            if isinstance(v, msgspec.Raw):
+                v = msgspec.json.decode(v)
+            elif isinstance(v, RateLimit):
+                v = msgspec.to_builtins(v)
+            out[f] = v
+        return out
+
+    def finish(self, meta: Any, incoming: Incoming, ws_key: str) -> KucoinResponse[Any]:
+        env: _Env = incoming.envelope
+        spec: ResultSpec = meta.result
+        code = env.code if isinstance(env.code, str) else str(env.code)
+        rate = env.userRateLimit or env.rateLimit
+        op = env.op or meta.op
+        if code != SUCCESS:
+            resp = self.describe(incoming)
+            resp["wsKey"] = ws_key
+            if code == RATE_LIMIT_CODE:
+                raise RateLimitError(
+                    code,
+                    env.msg or "too many requests",
+                    resp,
+                    op=op,
+                    request_id=env.id,
+                    reset_ms=rate.reset if rate else None,
+                    remaining=rate.remaining if rate else None,
+                    limit=rate.limit if rate else None,
+                )
+            raise ExchangeError(code, env.msg or "", resp, op=op, request_id=env.id)
+        data = spec.decoder.decode(env.data) if env.data else None
+        result: KucoinResponse[Any] = KucoinResponse(
+            id=env.id or "",
+            op=op,
+            code=code,
+            msg=env.msg,
+            data=data,
+            inTime=env.inTime,
+            outTime=env.outTime,
+            rate_limit=rate,
+            ws_key=ws_key,
+        )
+        if spec.is_list and isinstance(data, list) and data:
+            failed = [it for it in data if not _item_ok(it)]
+            if failed:
+                as_dict = result.to_dict()
+                if len(failed) < len(data):
+                    raise PartialFailureError(
+                        code, "some items failed", as_dict, data, failed, op=op, request_id=result.id
+                    )
+                first = failed[0]
+                codes = {_item_code(it) for it in failed}
+                exc = ExchangeError(
+                    codes.pop() if len(codes) == 1 else code,
+                    _item_msg(first) if len(failed) == 1 else "all items failed",
+                    as_dict,
+                    op=op,
+                    request_id=result.id,
+                )
+                exc.items = list(data)
+                raise exc
+        return result
+
+
+def _item_code(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("code"))
+    return str(getattr(item, "code", None))
+
+
+def _item_msg(item: Any) -> str:
+    if isinstance(item, dict):
+        return str(item.get("msg") or "")
+    return str(getattr(item, "msg", None) or "")
+
+
+def _item_ok(item: Any) -> bool:
+    code = item.get("code") if isinstance(item, dict) else getattr(item, "code", None)
+    return code is None or str(code) in _ITEM_OK

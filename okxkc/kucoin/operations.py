@@ -1,0 +1,225 @@
+"""THE KuCoin operation table: one row per WS API op. Facades are generated from it.
+
+``args`` are the bodies of the matching REST endpoints ("same as RestAPI"), so
+the field names, kinds and limits are those of KuCoin's REST docs: clientOid is
+letters, digits, ``_`` and ``-``, at most 40; futures batches take at most 20.
+"""
+
+from __future__ import annotations
+
+from .._ops import Operation, Param
+
+__all__ = ["FUTURES", "OPERATIONS", "SPOT"]
+
+SPOT = "spot"
+FUTURES = "futures"
+
+
+def _client_oid(required: bool = False) -> Param:
+    return Param(
+        "clientOid",
+        required=required,
+        pattern=r"[A-Za-z0-9_-]{1,40}",
+        pattern_text="must be 1-40 letters, digits, '_' or '-'",
+        doc="Client order ID",
+    )
+
+
+_SIDE = Param("side", required=True, choices=("buy", "sell"))
+_SYMBOL = Param("symbol", required=True, doc="e.g. BTC-USDT")
+_TIF = Param("timeInForce", choices=("GTC", "GTT", "IOC", "FOK"))
+_COMMON_LIMIT = (
+    Param("price", "dec", positive=True),
+    Param("size", "dec", positive=True),
+    Param("funds", "dec", positive=True, doc="Quote amount (market orders)"),
+    _TIF,
+    Param("cancelAfter", "int", doc="Seconds, with timeInForce GTT"),
+    Param("postOnly", "bool"),
+    Param("hidden", "bool"),
+    Param("iceberg", "bool"),
+    Param("visibleSize", "dec", positive=True),
+)
+_SPOT_ORDER = (
+    _SYMBOL,
+    _SIDE,
+    Param("type", required=True, choices=("limit", "market")),
+    _client_oid(),
+    *_COMMON_LIMIT,
+    Param("stp", choices=("DC", "CO", "CN", "CB")),
+    Param("remark", max_len=20),
+    Param("tags", max_len=20),
+    Param("allowMaxTimeWindow", "int", doc="ms; the order fails if it reaches the gateway later"),
+    Param("clientTimestamp", "int", doc="ms; filled in at sending when allowMaxTimeWindow is set"),
+)
+_SPOT_REQUIRED_IF = (
+    ("type", ("limit",), ("price",)),
+    ("type", ("limit",), ("size",)),
+    ("type", ("market",), ("size", "funds")),
+)
+_SIZE_OR_FUNDS = (("size", "funds"),)
+_CANCEL = (_SYMBOL, Param("orderId"), _client_oid())
+_IDS = ("orderId", "clientOid")
+
+_FUTURES_ORDER = (
+    _client_oid(required=True),
+    _SIDE,
+    Param("symbol", required=True, doc="e.g. XBTUSDTM"),
+    Param("leverage", "int"),
+    Param("type", choices=("limit", "market")),
+    Param("remark", max_len=100),
+    Param("stop", choices=("down", "up")),
+    Param("stopPriceType", choices=("TP", "MP", "IP")),
+    Param("stopPrice", "dec", positive=True),
+    Param("reduceOnly", "bool"),
+    Param("closeOrder", "bool"),
+    Param("forceHold", "bool"),
+    Param("stp", choices=("CN", "CO", "CB")),
+    Param("marginMode", choices=("ISOLATED", "CROSS")),
+    Param("price", "dec", positive=True),
+    Param("size", "int", doc="Lots"),
+    Param("qty", "dec", positive=True, doc="Base-currency quantity"),
+    Param("valueQty", "dec", positive=True, doc="Quote value"),
+    Param("timeInForce", choices=("GTC", "IOC", "RPI")),
+    Param("postOnly", "bool"),
+    Param("hidden", "bool"),
+    Param("iceberg", "bool"),
+    Param("visibleSize", "dec", positive=True),
+    Param("positionSide", choices=("BOTH", "LONG", "SHORT")),
+)
+_FUTURES_EXCLUSIVE = (("size", "qty", "valueQty"),)
+_FUTURES_REQUIRED_IF = (("type", ("limit",), ("price",)), ("stop", (), ("stopPrice",)))
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "submit_new_spot_order",
+        "spot.order",
+        SPOT,
+        _SPOT_ORDER,
+        "SpotOrderAck",
+        "Place one spot (HF) order; returns once accepted.",
+        required_if=_SPOT_REQUIRED_IF,
+        exclusive=_SIZE_OR_FUNDS,
+    ),
+    Operation(
+        "modify_spot_order",
+        "spot.modify",
+        SPOT,
+        (
+            _SYMBOL,
+            Param("orderId"),
+            _client_oid(),
+            Param("newPrice", "dec", positive=True),
+            Param("newSize", "dec", positive=True),
+        ),
+        "SpotModifyAck",
+        "Modify a spot order (cancel and replace); returns the new order id.",
+        one_of=(_IDS, ("newPrice", "newSize")),
+        exclusive=(_IDS,),
+    ),
+    Operation(
+        "cancel_spot_order",
+        "spot.cancel",
+        SPOT,
+        _CANCEL,
+        "SpotCancelAck",
+        "Cancel one spot order by orderId or clientOid; returns once accepted.",
+        one_of=(_IDS,),
+        exclusive=(_IDS,),
+    ),
+    Operation(
+        "submit_sync_spot_order",
+        "spot.sync_order",
+        SPOT,
+        _SPOT_ORDER,
+        "SyncOrderAck",
+        "Place one spot order and wait for matching: returns sizes and status.",
+        required_if=_SPOT_REQUIRED_IF,
+        exclusive=_SIZE_OR_FUNDS,
+    ),
+    Operation(
+        "cancel_sync_spot_order",
+        "spot.sync_cancel",
+        SPOT,
+        _CANCEL,
+        "SyncCancelAck",
+        "Cancel one spot order and wait: returns sizes and status.",
+        one_of=(_IDS,),
+        exclusive=(_IDS,),
+    ),
+    Operation(
+        "submit_margin_order",
+        "margin.order",
+        SPOT,
+        (
+            _client_oid(required=True),
+            _SIDE,
+            _SYMBOL,
+            Param("type", choices=("limit", "market")),
+            Param("stp", choices=("DC", "CO", "CN", "CB")),
+            *_COMMON_LIMIT,
+            Param("isIsolated", "bool", doc="False: cross margin (default)"),
+            Param("autoBorrow", "bool"),
+            Param("autoRepay", "bool"),
+        ),
+        "MarginOrderAck",
+        "Place one margin (HF) order (classic accounts).",
+        required_if=(("type", ("limit",), ("price",)), ("type", ("limit",), ("size",))),
+        exclusive=(("size", "funds"),),
+    ),
+    Operation(
+        "cancel_margin_order",
+        "margin.cancel",
+        SPOT,
+        _CANCEL,
+        "SpotCancelAck",
+        "Cancel one margin order by orderId or clientOid.",
+        one_of=(_IDS,),
+        exclusive=(_IDS,),
+    ),
+    Operation(
+        "submit_futures_order",
+        "futures.order",
+        FUTURES,
+        _FUTURES_ORDER,
+        "FuturesOrderAck",
+        "Place one futures order.",
+        exclusive=_FUTURES_EXCLUSIVE,
+        required_if=_FUTURES_REQUIRED_IF,
+    ),
+    Operation(
+        "cancel_futures_order",
+        "futures.cancel",
+        FUTURES,
+        (Param("orderId"), _client_oid(), Param("symbol", doc="Required with clientOid")),
+        "FuturesCancelAck",
+        "Cancel one futures order by orderId, or by clientOid and symbol.",
+        one_of=(_IDS,),
+        exclusive=(_IDS,),
+        required_if=(("clientOid", (), ("symbol",)),),
+    ),
+    Operation(
+        "submit_multiple_futures_orders",
+        "futures.multi_order",
+        FUTURES,
+        _FUTURES_ORDER,
+        "FuturesBatchOrderItem",
+        "Place up to 20 futures orders in one request; items succeed or fail independently.",
+        batch=True,
+        max_items=20,
+        exclusive=_FUTURES_EXCLUSIVE,
+        required_if=_FUTURES_REQUIRED_IF,
+    ),
+    Operation(
+        "cancel_multiple_futures_orders",
+        "futures.multi_cancel",
+        FUTURES,
+        (
+            Param("orderIdsList", "strlist", doc="Order ids"),
+            Param("clientOidsList", "list", doc="[{symbol, clientOid}, ...]"),
+        ),
+        "FuturesBatchCancelItem",
+        "Cancel several futures orders by order ids and/or (symbol, clientOid) pairs.",
+        one_of=(("orderIdsList", "clientOidsList"),),
+        result_is_list=True,
+    ),
+)
