@@ -206,6 +206,9 @@ def _account_dict(cls: type, value: Any, where: str) -> Any:
         if name is None:
             raise ValidationError(f"{where}.{key}", f"unknown account field; expected {', '.join(names.values())}")
         out[names[name]] = val
+    for name in ("api_key", "api_secret", "api_pass", "api_passphrase"):
+        if name in names and names[name] not in out:
+            raise ValidationError(f"{where}.{names[name]}", "is required")
     return out
 
 

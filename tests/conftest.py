@@ -23,7 +23,9 @@ KC_KEY = {"api_key": "okxkc-test-key", "api_secret": "okxkc-test-secret", "api_p
 
 
 class Facade:
-    """Either facade, with every method awaitable."""
+    """Either facade, with every method awaitable (but the plain helpers)."""
+
+    PLAIN = frozenset({"get_ws_client", "pending_requests"})
 
     def __init__(self, client: Any, is_async: bool) -> None:
         self.client = client
@@ -32,9 +34,7 @@ class Facade:
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         fn = getattr(self.client, name)
-        if not callable(fn):
-            return fn  # type: ignore[no-any-return]
-        if self.is_async:
+        if not callable(fn) or name in self.PLAIN or self.is_async:
             return fn  # type: ignore[no-any-return]
 
         async def call(*args: Any, **kwargs: Any) -> Any:

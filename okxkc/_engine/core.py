@@ -72,6 +72,7 @@ class ClientCore:
         self.options = options
         self.emitter = emitter
         self.loop = engine.loop
+        engine.register(self)
         self.next_id = _ids
         self.connections: dict[tuple[int, str], Connection] = {}
         self._http: aiohttp.ClientSession | None = None

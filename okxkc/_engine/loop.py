@@ -13,6 +13,7 @@ import atexit
 import concurrent.futures
 import os
 import threading
+import weakref
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -49,6 +50,12 @@ class EngineLoop:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._stopping = False
+        # Clients with open sockets, closed (bounded) at interpreter exit.
+        self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def register(self, client: Any) -> None:
+        """Remember a client core so :meth:`stop` can close its sockets first."""
+        self._clients.add(client)
 
     # -- lifecycle -------------------------------------------------------------------
     @property
@@ -106,6 +113,18 @@ class EngineLoop:
             self._thread = None
         if loop is None or thread is None or self._pid != os.getpid():
             return
+        clients = list(self._clients)
+        if clients and threading.current_thread() is not thread:
+
+            async def close_all() -> None:
+                await asyncio.wait(
+                    [asyncio.ensure_future(c.close()) for c in clients], timeout=timeout / 2
+                )
+
+            try:
+                asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout)
+            except BaseException:
+                pass
         try:
             loop.call_soon_threadsafe(loop.stop)
         except RuntimeError:
