@@ -23,13 +23,26 @@ __all__ = ["AsyncFacade", "FacadeBase", "SyncFacade"]
 
 T = TypeVar("T")
 
-_LIFECYCLE = ("open", "reconnect", "reconnected", "authenticated", "exception", "close", "notice", "late_response")
+_LIFECYCLE = (
+    "open",
+    "reconnect",
+    "reconnected",
+    "authenticated",
+    "exception",
+    "close",
+    "notice",
+    "late_response",
+)
 
 
 def _attach_logging(emitter: EventEmitter, logger: logging.Logger) -> None:
     def log(payload: dict[str, Any]) -> None:
         event = payload.get("event")
-        level = logging.WARNING if event in ("reconnect", "exception", "late_response", "notice") else logging.INFO
+        level = (
+            logging.WARNING
+            if event in ("reconnect", "exception", "late_response", "notice")
+            else logging.INFO
+        )
         fields = " ".join(f"{k}={v}" for k, v in payload.items() if k not in ("event", "exchange"))
         logger.log(level, "%s %s %s", payload.get("exchange"), event, fields)
 
@@ -45,7 +58,9 @@ class FacadeBase:
 
     def __init__(self, config: CommonOptions, adapter: Adapter, accounts: Sequence[Any]) -> None:
         if not accounts:
-            raise ValidationError("accounts", "at least one account (API key, secret, passphrase) is required")
+            raise ValidationError(
+                "accounts", "at least one account (API key, secret, passphrase) is required"
+            )
         self._config = config
         self._adapter = adapter
         self._emitter = EventEmitter(self._exchange)
@@ -81,7 +96,9 @@ class FacadeBase:
         if isinstance(account, int):
             if 0 <= account < len(self._api_keys):
                 return account
-            raise ValidationError("account", f"index {account} out of range (have {len(self._api_keys)})")
+            raise ValidationError(
+                "account", f"index {account} out of range (have {len(self._api_keys)})"
+            )
         try:
             return self._api_keys.index(account)
         except ValueError:
@@ -91,7 +108,9 @@ class FacadeBase:
         if timeout is None:
             return self._config.request_timeout
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValidationError("timeout", f"must be a positive number of seconds, got {timeout!r}")
+            raise ValidationError(
+                "timeout", f"must be a positive number of seconds, got {timeout!r}"
+            )
         return float(timeout)
 
     def _ws_key_for(self, op: Operation) -> str:
@@ -124,13 +143,23 @@ class FacadeBase:
             check_extra_names(extra)
             items = [validate_item(op, params, extra=extra)]
         meta = RequestMeta(
-            op.op, self._ws_key_for(op), self._wrap_args(op, items), self._extras(op, exp_time),
-            self._result_spec(op), t,
+            op.op,
+            self._ws_key_for(op),
+            self._wrap_args(op, items),
+            self._extras(op, exp_time),
+            self._result_spec(op),
+            t,
         )
         return idx, meta
 
     def _prepare_raw(
-        self, ws_key: str, op: str, params: Any, account: int | str | None, timeout: float | None, extras: Any
+        self,
+        ws_key: str,
+        op: str,
+        params: Any,
+        account: int | str | None,
+        timeout: float | None,
+        extras: Any,
     ) -> tuple[int, RequestMeta]:
         if not isinstance(op, str) or not op:
             raise ValidationError("op", "must be a non-empty string")
@@ -142,7 +171,9 @@ class FacadeBase:
     def _normalize_ws_key(self, ws_key: str) -> str:
         if ws_key in self._ws_keys:
             return ws_key
-        raise ValidationError("ws_key", f"must be one of {', '.join(self._ws_keys)}; got {ws_key!r}")
+        raise ValidationError(
+            "ws_key", f"must be one of {', '.join(self._ws_keys)}; got {ws_key!r}"
+        )
 
     def _raw_args(self, params: Any) -> Any:
         return params
@@ -150,7 +181,9 @@ class FacadeBase:
     def _raw_result_spec(self) -> Any:
         raise NotImplementedError
 
-    def _pairs(self, ws_keys: Sequence[str] | None, account: int | str | None) -> list[tuple[int, str]]:
+    def _pairs(
+        self, ws_keys: Sequence[str] | None, account: int | str | None
+    ) -> list[tuple[int, str]]:
         keys = [self._normalize_ws_key(k) for k in ws_keys] if ws_keys else list(self._ws_keys)
         accounts = range(len(self._api_keys)) if account is None else [self._account_index(account)]
         return [(a, k) for a in accounts for k in keys]
@@ -190,7 +223,11 @@ class SyncFacade(FacadeBase):
         return engine.run_sync(self._send(idx, meta, None), "send_ws_api_request")
 
     def connect_ws_api(
-        self, ws_keys: Sequence[str] | None = None, *, account: int | str | None = None, timeout: float | None = None
+        self,
+        ws_keys: Sequence[str] | None = None,
+        *,
+        account: int | str | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Open and authenticate the sockets now, so the first order pays no connect time.
 
@@ -243,7 +280,11 @@ class AsyncFacade(FacadeBase):
         return await engine.run_async(self._send(idx, meta, None))
 
     async def connect_ws_api(
-        self, ws_keys: Sequence[str] | None = None, *, account: int | str | None = None, timeout: float | None = None
+        self,
+        ws_keys: Sequence[str] | None = None,
+        *,
+        account: int | str | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Open and authenticate the sockets now (also clears a past login rejection)."""
         pairs = self._pairs(ws_keys, account)

@@ -89,7 +89,9 @@ def decimal_text(value: Any, name: str, positive: bool = False) -> str:
         # The shortest repr round-trips; Decimal(repr) keeps it exact, "f" drops the exponent.
         text = format(Decimal(repr(value)), "f")
     else:
-        raise ValidationError(name, f"must be a number (str, int, Decimal or float), got {type(value).__name__}")
+        raise ValidationError(
+            name, f"must be a number (str, int, Decimal or float), got {type(value).__name__}"
+        )
     if positive:
         try:
             if Decimal(text) <= 0:
@@ -117,7 +119,9 @@ def _check(p: Param, value: Any, where: str) -> Any:
             if rx is None:
                 rx = _patterns[p.pattern] = re.compile(p.pattern)
             if not rx.fullmatch(value):
-                raise ValidationError(name, f"{p.pattern_text or 'has an invalid format'}; got {value!r}")
+                raise ValidationError(
+                    name, f"{p.pattern_text or 'has an invalid format'}; got {value!r}"
+                )
         if p.required and not value:
             raise ValidationError(name, "must not be empty")
         return value
@@ -153,7 +157,10 @@ def _check(p: Param, value: Any, where: str) -> Any:
 
 
 def validate_item(
-    op: Operation, params: Mapping[str, Any], where: str = "", extra: Mapping[str, Any] | None = None
+    op: Operation,
+    params: Mapping[str, Any],
+    where: str = "",
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Check and normalise one item's fields; ``None`` values count as absent."""
     fields = op.fields
@@ -197,7 +204,9 @@ def validate_batch(op: Operation, items: Any) -> list[dict[str, Any]]:
     if not items:
         raise ValidationError(name, "must hold at least one item")
     if len(items) > op.max_items:
-        raise ValidationError(name, f"holds {len(items)} items; {op.op} takes at most {op.max_items}")
+        raise ValidationError(
+            name, f"holds {len(items)} items; {op.op} takes at most {op.max_items}"
+        )
     out = []
     for i, item in enumerate(items):
         if not isinstance(item, Mapping):
@@ -214,4 +223,3 @@ def check_extra_names(extra: Mapping[str, Any] | None) -> None:
     for key in extra:
         if not isinstance(key, str) or not key:
             raise ValidationError("extra_params", f"keys must be non-empty strings, got {key!r}")
-

@@ -35,7 +35,9 @@ def _nonempty(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
 
 
 def _positive(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+    ):
         raise ValidationError(att.name, f"must be a positive number of seconds, got {value!r}")
 
 
@@ -170,7 +172,10 @@ _CAMEL = {
 _converter = cattrs.Converter(forbid_extra_keys=True)
 for _cls, _fields in (
     (OkxAccount, {"api_key": "apiKey", "api_secret": "apiSecret", "api_pass": "apiPass"}),
-    (KucoinAccount, {"api_key": "apiKey", "api_secret": "apiSecret", "api_passphrase": "apiPassphrase"}),
+    (
+        KucoinAccount,
+        {"api_key": "apiKey", "api_secret": "apiSecret", "api_passphrase": "apiPassphrase"},
+    ),
 ):
     _overrides: dict[str, Any] = {k: override(rename=v) for k, v in _fields.items()}
     _converter.register_structure_hook(
@@ -204,7 +209,9 @@ def _account_dict(cls: type, value: Any, where: str) -> Any:
     for key, val in value.items():
         name = next((s for s, c in names.items() if key in (s, c)), None)
         if name is None:
-            raise ValidationError(f"{where}.{key}", f"unknown account field; expected {', '.join(names.values())}")
+            raise ValidationError(
+                f"{where}.{key}", f"unknown account field; expected {', '.join(names.values())}"
+            )
         out[names[name]] = val
     for name in ("api_key", "api_secret", "api_pass", "api_passphrase"):
         if name in names and names[name] not in out:

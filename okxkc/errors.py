@@ -165,7 +165,9 @@ class RequestTimeoutError(OkxkcError, TimeoutError):
     request is refused by the exchange).
     """
 
-    def __init__(self, message: str, *, sent: bool, ws_key: str | None = None, op: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, sent: bool, ws_key: str | None = None, op: str | None = None
+    ) -> None:
         self.sent = sent
         self.ws_key = ws_key
         self.op = op

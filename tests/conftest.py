@@ -18,8 +18,16 @@ from okxkc import okx
 from okxkc.testing.kucoin import KucoinSimulator
 from okxkc.testing.okx import OkxSimulator
 
-OKX_KEY = {"apiKey": "okxkc-test-key", "apiSecret": "okxkc-test-secret", "apiPass": "okxkc-test-pass"}
-KC_KEY = {"api_key": "okxkc-test-key", "api_secret": "okxkc-test-secret", "api_passphrase": "okxkc-test-pass"}
+OKX_KEY = {
+    "apiKey": "okxkc-test-key",
+    "apiSecret": "okxkc-test-secret",
+    "apiPass": "okxkc-test-pass",
+}
+KC_KEY = {
+    "api_key": "okxkc-test-key",
+    "api_secret": "okxkc-test-secret",
+    "api_passphrase": "okxkc-test-pass",
+}
 
 
 class Facade:
@@ -89,7 +97,9 @@ async def _close(f: Facade) -> None:
 
 
 @pytest.fixture(params=["sync", "async"])
-async def okx_client(request: pytest.FixtureRequest, okx_sim: OkxSimulator) -> AsyncIterator[Facade]:
+async def okx_client(
+    request: pytest.FixtureRequest, okx_sim: OkxSimulator
+) -> AsyncIterator[Facade]:
     cls = okx.AsyncWebsocketAPIClient if request.param == "async" else okx.WebsocketAPIClient
     f = Facade(cls(**okx_options(okx_sim)), request.param == "async")
     yield f
@@ -97,7 +107,9 @@ async def okx_client(request: pytest.FixtureRequest, okx_sim: OkxSimulator) -> A
 
 
 @pytest.fixture(params=["sync", "async"])
-async def kucoin_client(request: pytest.FixtureRequest, kucoin_sim: KucoinSimulator) -> AsyncIterator[Facade]:
+async def kucoin_client(
+    request: pytest.FixtureRequest, kucoin_sim: KucoinSimulator
+) -> AsyncIterator[Facade]:
     cls = kc.AsyncWebsocketAPIClient if request.param == "async" else kc.WebsocketAPIClient
     f = Facade(cls(**kucoin_options(kucoin_sim)), request.param == "async")
     yield f

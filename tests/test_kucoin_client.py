@@ -56,13 +56,17 @@ async def test_sync_spot_ops(kucoin_client: Facade) -> None:
 
 
 async def test_margin_ops(kucoin_client: Facade) -> None:
-    res = await kucoin_client.submit_margin_order(**SPOT, clientOid="m1", isIsolated=False, autoBorrow=True)
+    res = await kucoin_client.submit_margin_order(
+        **SPOT, clientOid="m1", isIsolated=False, autoBorrow=True
+    )
     assert res.data.orderId and res.ws_key == "spot"
     cancel = await kucoin_client.cancel_margin_order(symbol="BTC-USDT", clientOid="m1")
     assert cancel.data.clientOid == "m1"
 
 
-async def test_futures_ops_use_futures_socket(kucoin_client: Facade, kucoin_sim: KucoinSimulator) -> None:
+async def test_futures_ops_use_futures_socket(
+    kucoin_client: Facade, kucoin_sim: KucoinSimulator
+) -> None:
     res = await kucoin_client.submit_futures_order(**FUT, clientOid="f1")
     assert res.ws_key == "futures" and res.data.orderId
     cancel = await kucoin_client.cancel_futures_order(orderId=res.data.orderId)
@@ -74,7 +78,10 @@ async def test_futures_ops_use_futures_socket(kucoin_client: Facade, kucoin_sim:
     assert all(i.ok for i in batch.data)
     assert sent(kucoin_sim, "futures.multi_order")[0]["args"][1]["price"] == "30001"
     mc = await kucoin_client.cancel_multiple_futures_orders(
-        clientOidsList=[{"symbol": "XBTUSDTM", "clientOid": "fb1"}, {"symbol": "XBTUSDTM", "clientOid": "fb2"}]
+        clientOidsList=[
+            {"symbol": "XBTUSDTM", "clientOid": "fb1"},
+            {"symbol": "XBTUSDTM", "clientOid": "fb2"},
+        ]
     )
     assert [i.clientOid for i in mc.data] == ["fb1", "fb2"] and all(i.ok for i in mc.data)
     assert kucoin_sim.stats["connections"] == 1
@@ -85,7 +92,9 @@ async def test_futures_ops_use_futures_socket(kucoin_client: Facade, kucoin_sim:
 async def test_batch_partial_failure(kucoin_client: Facade) -> None:
     await kucoin_client.submit_futures_order(**FUT, clientOid="dupf")
     with pytest.raises(PartialFailureError) as err:
-        await kucoin_client.submit_multiple_futures_orders([dict(FUT, clientOid="okf"), dict(FUT, clientOid="dupf")])
+        await kucoin_client.submit_multiple_futures_orders(
+            [dict(FUT, clientOid="okf"), dict(FUT, clientOid="dupf")]
+        )
     assert [i.clientOid for i in err.value.items] == ["okf", "dupf"]
     assert len(err.value.failed) == 1 and err.value.failed[0].clientOid == "dupf"
 
@@ -97,9 +106,13 @@ async def test_exchange_error(kucoin_client: Facade) -> None:
 
 
 async def test_send_ws_api_request_raw(kucoin_client: Facade) -> None:
-    res = await kucoin_client.send_ws_api_request("spot", "spot.order", dict(SPOT, clientOid="raw1"))
+    res = await kucoin_client.send_ws_api_request(
+        "spot", "spot.order", dict(SPOT, clientOid="raw1")
+    )
     assert res.data["clientOid"] == "raw1"
-    res2 = await kucoin_client.send_ws_api_request("wsApiFuturesV1", "futures.order", dict(FUT, clientOid="raw2"))
+    res2 = await kucoin_client.send_ws_api_request(
+        "wsApiFuturesV1", "futures.order", dict(FUT, clientOid="raw2")
+    )
     assert res2.ws_key == "futures"
 
 
@@ -128,7 +141,9 @@ async def test_bad_futures_input(kucoin_client: Facade, kucoin_sim: KucoinSimula
         await kucoin_client.submit_futures_order(**dict(FUT, clientOid="f", qty="0.1"))
     assert err.value.field == "qty" and "only one of" in str(err.value)
     with pytest.raises(ValidationError) as err2:
-        await kucoin_client.submit_multiple_futures_orders([dict(FUT, clientOid=f"o{i}") for i in range(21)])
+        await kucoin_client.submit_multiple_futures_orders(
+            [dict(FUT, clientOid=f"o{i}") for i in range(21)]
+        )
     assert err2.value.field == "orders"
     with pytest.raises(ValidationError) as err3:
         await kucoin_client.cancel_futures_order(clientOid="f1")
@@ -136,7 +151,9 @@ async def test_bad_futures_input(kucoin_client: Facade, kucoin_sim: KucoinSimula
     assert kucoin_sim.received == []
 
 
-async def test_allow_max_time_window_fills_client_timestamp(kucoin_client: Facade, kucoin_sim: KucoinSimulator) -> None:
+async def test_allow_max_time_window_fills_client_timestamp(
+    kucoin_client: Facade, kucoin_sim: KucoinSimulator
+) -> None:
     await kucoin_client.submit_new_spot_order(**SPOT, allowMaxTimeWindow=3000)
     args = sent(kucoin_sim, "spot.order")[0]["args"]
     assert abs(args["clientTimestamp"] - time.time() * 1000) < 2000
@@ -151,7 +168,11 @@ async def test_pretty_challenge_is_signed_raw(facade_kind: str) -> None:
 
 @pytest.mark.parametrize(
     ("override", "code"),
-    [({"api_key": "nope"}, "400003"), ({"api_secret": "bad"}, "400005"), ({"api_passphrase": "bad"}, "400004")],
+    [
+        ({"api_key": "nope"}, "400003"),
+        ({"api_secret": "bad"}, "400005"),
+        ({"api_passphrase": "bad"}, "400004"),
+    ],
 )
 async def test_auth_failure_fast_and_once(
     facade_kind: str, kucoin_sim: KucoinSimulator, override: dict[str, str], code: str
@@ -176,7 +197,11 @@ async def test_rate_limit_error(facade_kind: str) -> None:
         await c.submit_new_spot_order(**SPOT)
         with pytest.raises(RateLimitError) as err:
             await c.submit_new_spot_order(**SPOT)
-        assert err.value.code == "429000" and err.value.remaining == 0 and err.value.reset_ms is not None
+        assert (
+            err.value.code == "429000"
+            and err.value.remaining == 0
+            and err.value.reset_ms is not None
+        )
         await c.close()
 
 
@@ -196,7 +221,11 @@ async def test_timeout_late_reply_and_drop(facade_kind: str, kucoin_sim: KucoinS
     assert "clientOid" in str(err.value)
     res = await c.submit_new_spot_order(**SPOT, clientOid="after1")
     assert res.data.clientOid == "after1"
-    assert [r["args"]["clientOid"] for r in sent(kucoin_sim, "spot.order")] == ["late1", "lost1", "after1"]
+    assert [r["args"]["clientOid"] for r in sent(kucoin_sim, "spot.order")] == [
+        "late1",
+        "lost1",
+        "after1",
+    ]
     await c.close()
 
 
@@ -212,9 +241,13 @@ async def test_single_socket_and_enable_ns(facade_kind: str, kucoin_sim: KucoinS
 
 def test_constructor_options() -> None:
     with pytest.raises(ValidationError) as err:
-        kc.WebsocketAPIClient(**KC_KEY, accounts=[{"apiKey": "a", "apiSecret": "b", "apiPassphrase": "c"}])
+        kc.WebsocketAPIClient(
+            **KC_KEY, accounts=[{"apiKey": "a", "apiSecret": "b", "apiPassphrase": "c"}]
+        )
     assert err.value.field == "api_key"
-    c = kc.WebsocketAPIClient({"apiKey": "k", "apiSecret": "s", "apiPassphrase": "p", "pingInterval": 9000})
+    c = kc.WebsocketAPIClient(
+        {"apiKey": "k", "apiSecret": "s", "apiPassphrase": "p", "pingInterval": 9000}
+    )
     assert c.config.ping_interval == 9.0
     assert "s" not in repr(c).split("accounts")[1].replace("accounts", "")
     c.close()

@@ -51,7 +51,9 @@ async def test_place_amend_cancel(okx_client: Facade, okx_sim: OkxSimulator) -> 
     assert sent["args"][0]["instIdCode"] == okx_sim.inst_id_code("BTC-USDT")
     assert sent["args"][0]["px"] == "20000" and sent["args"][0]["tag"] == "mytag"
 
-    amended = await okx_client.amend_order(instId="BTC-USDT", clOrdId="a1", newPx=Decimal("20100.5"), reqId="r1")
+    amended = await okx_client.amend_order(
+        instId="BTC-USDT", clOrdId="a1", newPx=Decimal("20100.5"), reqId="r1"
+    )
     assert amended.data[0].reqId == "r1" and amended.data[0].sCode == "0"
     assert okx_sim.find_order(cl_ord_id="a1")["px"] == "20100.5"
 
@@ -80,7 +82,9 @@ async def test_batches(okx_client: Facade, okx_sim: OkxSimulator) -> None:
 async def test_partial_failure_carries_every_item(okx_client: Facade) -> None:
     await okx_client.submit_new_order(**ORDER, clOrdId="dup1")
     with pytest.raises(PartialFailureError) as err:
-        await okx_client.submit_multiple_orders([dict(ORDER, clOrdId="new1"), dict(ORDER, clOrdId="dup1")])
+        await okx_client.submit_multiple_orders(
+            [dict(ORDER, clOrdId="new1"), dict(ORDER, clOrdId="dup1")]
+        )
     exc = err.value
     assert exc.code == "2"
     assert [i.clOrdId for i in exc.items] == ["new1", "dup1"]
@@ -100,7 +104,9 @@ async def test_single_failure_is_exchange_error_with_item_code(okx_client: Facad
 
 
 async def test_mass_cancel(okx_client: Facade, okx_sim: OkxSimulator) -> None:
-    res = await okx_client.mass_cancel_orders(instType="OPTION", instFamily="BTC-USD", lockInterval=0)
+    res = await okx_client.mass_cancel_orders(
+        instType="OPTION", instFamily="BTC-USD", lockInterval=0
+    )
     assert res.data[0].result is True
     assert trading_requests(okx_sim, "mass-cancel")[0]["args"] == [
         {"instType": "OPTION", "instFamily": "BTC-USD", "lockInterval": "0"}
@@ -127,12 +133,16 @@ async def test_spread_ops_use_business_socket(okx_client: Facade, okx_sim: OkxSi
 async def test_send_ws_api_request_raw(okx_client: Facade, okx_sim: OkxSimulator) -> None:
     code = okx_sim.inst_id_code("BTC-USDT")
     res = await okx_client.send_ws_api_request(
-        "private", "order", {"instIdCode": code, "tdMode": "cash", "side": "buy", "ordType": "market", "sz": "1"}
+        "private",
+        "order",
+        {"instIdCode": code, "tdMode": "cash", "side": "buy", "ordType": "market", "sz": "1"},
     )
     assert res.data[0]["sCode"] == "0"
     # Node SDK ws keys port as they are; a raw failure is typed too
     with pytest.raises(ExchangeError) as err:
-        await okx_client.send_ws_api_request("prodPrivate", "cancel-order", {"instIdCode": code, "ordId": "1"})
+        await okx_client.send_ws_api_request(
+            "prodPrivate", "cancel-order", {"instIdCode": code, "ordId": "1"}
+        )
     assert err.value.code == "51400"
 
 
@@ -173,7 +183,9 @@ async def test_batch_limits(okx_client: Facade, okx_sim: OkxSimulator) -> None:
     assert okx_sim.received == []
 
 
-async def test_unknown_instrument_is_validation_error(okx_client: Facade, okx_sim: OkxSimulator) -> None:
+async def test_unknown_instrument_is_validation_error(
+    okx_client: Facade, okx_sim: OkxSimulator
+) -> None:
     with pytest.raises(ValidationError) as err:
         await okx_client.submit_new_order(**dict(ORDER, instId="NOPE-USDT"))
     assert err.value.field == "instId"
@@ -214,7 +226,10 @@ def test_urls_per_market() -> None:
         assert c._adapter.public_url("private") == url
         c.close()
     c = okx.WebsocketAPIClient({"accounts": [OKX_KEY], "market": "EEA", "demoTrading": True})
-    assert c._adapter.public_url("business") == "wss://wseeapap.okx.com:8443/ws/v5/business?brokerId=9999"
+    assert (
+        c._adapter.public_url("business")
+        == "wss://wseeapap.okx.com:8443/ws/v5/business?brokerId=9999"
+    )
     c.close()
 
 
@@ -252,7 +267,10 @@ async def test_each_account_its_own_socket(facade_kind: str) -> None:
 @pytest.mark.parametrize(
     ("cred", "code"),
     [
-        ({"apiKey": "wrong", "apiSecret": "okxkc-test-secret", "apiPass": "okxkc-test-pass"}, "60005"),
+        (
+            {"apiKey": "wrong", "apiSecret": "okxkc-test-secret", "apiPass": "okxkc-test-pass"},
+            "60005",
+        ),
         ({"apiKey": "okxkc-test-key", "apiSecret": "okxkc-test-secret", "apiPass": "bad"}, "60024"),
         ({"apiKey": "okxkc-test-key", "apiSecret": "bad", "apiPass": "okxkc-test-pass"}, "60007"),
     ],
@@ -275,17 +293,24 @@ async def test_login_rejected_is_terminal_and_fast(
 
 
 async def test_region_and_environment_mismatch(facade_kind: str) -> None:
-    creds = [OkxCredential("eea-key", "s", "p", region="EEA"), OkxCredential("demo-key", "s", "p", demo=True)]
+    creds = [
+        OkxCredential("eea-key", "s", "p", region="EEA"),
+        OkxCredential("demo-key", "s", "p", demo=True),
+    ]
     with OkxSimulator(credentials=creds) as sim:
         for key, code in (("eea-key", "60032"), ("demo-key", "50101")):
-            c = make_okx(facade_kind, sim, accounts=[{"apiKey": key, "apiSecret": "s", "apiPass": "p"}])
+            c = make_okx(
+                facade_kind, sim, accounts=[{"apiKey": key, "apiSecret": "s", "apiPass": "p"}]
+            )
             with pytest.raises(AuthenticationError) as err:
                 await c.connect_ws_api(["private"])
             assert err.value.code == code
             await c.close()
 
 
-async def test_connect_ws_api_after_rejection_tries_again(facade_kind: str, okx_sim: OkxSimulator) -> None:
+async def test_connect_ws_api_after_rejection_tries_again(
+    facade_kind: str, okx_sim: OkxSimulator
+) -> None:
     okx_sim.faults.reject_next_login()
     c = make_okx(facade_kind, okx_sim)
     with pytest.raises(AuthenticationError):
@@ -296,7 +321,9 @@ async def test_connect_ws_api_after_rejection_tries_again(facade_kind: str, okx_
     await c.close()
 
 
-async def test_swallowed_reply_times_out_and_late_reply_is_emitted(facade_kind: str, okx_sim: OkxSimulator) -> None:
+async def test_swallowed_reply_times_out_and_late_reply_is_emitted(
+    facade_kind: str, okx_sim: OkxSimulator
+) -> None:
     c = make_okx(facade_kind, okx_sim)
     late: list[dict[str, Any]] = []
     c.get_ws_client().on("late_response", late.append)
@@ -329,7 +356,10 @@ async def test_drop_fails_in_flight_and_reconnects(facade_kind: str, okx_sim: Ok
     res = await c.submit_new_order(**ORDER, clOrdId="after1")
     assert res.data[0].sCode == "0"
     # the lost order was never re-sent
-    assert [r["args"][0].get("clOrdId") for r in trading_requests(okx_sim, "order")] == ["lost1", "after1"]
+    assert [r["args"][0].get("clOrdId") for r in trading_requests(okx_sim, "order")] == [
+        "lost1",
+        "after1",
+    ]
     await wait_for(lambda: events.count("authenticated") == 2)
     assert events[:2] == ["open", "authenticated"]
     assert events[2:] == ["reconnect", "reconnected", "authenticated"]

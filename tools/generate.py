@@ -75,7 +75,11 @@ def result_type(ex: Exchange, op: Operation) -> str:
 
 def docstring(ex: Exchange, op: Operation, indent: str) -> list[str]:
     required = [p.name for p in op.params if p.required]
-    lines = [f'{indent}"""{op.doc}', "", f"{indent}{ex.title} op ``{op.op}`` on the ``{op.ws_key}`` socket."]
+    lines = [
+        f'{indent}"""{op.doc}',
+        "",
+        f"{indent}{ex.title} op ``{op.op}`` on the ``{op.ws_key}`` socket.",
+    ]
     if op.batch:
         lines.append(f"{indent}Takes 1 to {op.max_items} items in ``{op.collection}``.")
     if required:
@@ -114,13 +118,17 @@ def method(ex: Exchange, op: Operation, is_async: bool) -> list[str]:
     const = "_" + op.method.upper()
     exp = "exp_time" if op.exp_time else "None"
     if op.batch:
-        out.append(f"{ind}return cast({rtype!r}, {call}({const}, {op.collection}, None, account, timeout, {exp}))")
+        out.append(
+            f"{ind}return cast({rtype!r}, {call}({const}, {op.collection}, None, account, timeout, {exp}))"
+        )
     else:
         out.append(f"{ind}params = {{")
         for p in op.params:
             out.append(f"{ind}    {p.name!r}: {p.name},")
         out.append(f"{ind}}}")
-        out.append(f"{ind}return cast({rtype!r}, {call}({const}, params, extra_params, account, timeout, {exp}))")
+        out.append(
+            f"{ind}return cast({rtype!r}, {call}({const}, params, extra_params, account, timeout, {exp}))"
+        )
     return out
 
 
@@ -170,7 +178,12 @@ def render(ex: Exchange) -> str:
     for op in ops:
         if not op.batch:
             continue
-        lines += ["", f"class {item_name(op)}(TypedDict, total=False):", f'    """One item of ``{op.method}``."""', ""]
+        lines += [
+            "",
+            f"class {item_name(op)}(TypedDict, total=False):",
+            f'    """One item of ``{op.method}``."""',
+            "",
+        ]
         for p in op.params:
             lines.append(f"    {p.name}: {py_type(p)}")
         lines.append("")
@@ -196,7 +209,9 @@ def render(ex: Exchange) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="fail if a generated file is stale")
     parser.add_argument("--only", help="only this exchange")
     args = parser.parse_args()

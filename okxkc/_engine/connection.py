@@ -274,7 +274,9 @@ class Connection:
                 ) from None
             raise _TransientError(f"handshake failed: HTTP {exc.status}") from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise _TransientError(f"cannot connect to {adapter.public_url(self.ws_key)}: {exc!r}") from None
+            raise _TransientError(
+                f"cannot connect to {adapter.public_url(self.ws_key)}: {exc!r}"
+            ) from None
         self.connects += 1
         self._gen += 1
         sock = _Socket(ws, self._gen)
@@ -398,7 +400,12 @@ class Connection:
             _log.warning("error frame on %s: %s", self.ws_key, desc)
             core.emit(
                 "exception",
-                {"wsKey": self.ws_key, "account": self.account_index, "isWSAPIResponse": False, **desc},
+                {
+                    "wsKey": self.ws_key,
+                    "account": self.account_index,
+                    "isWSAPIResponse": False,
+                    **desc,
+                },
             )
         else:
             self._hostile("unrecognised frame", data)
@@ -418,7 +425,10 @@ class Connection:
             # The reply did not fit the op's result type: the exchange answered, so
             # the caller gets an error that carries the raw reply.
             err = ExchangeError(
-                "decode", f"reply could not be decoded: {exc}", core.adapter.describe(inc), op=entry.meta.op
+                "decode",
+                f"reply could not be decoded: {exc}",
+                core.adapter.describe(inc),
+                op=entry.meta.op,
             )
             if not fut.done():
                 fut.set_exception(err)
@@ -483,7 +493,9 @@ class Connection:
             socket_gen=sock.gen,
         )
         if n:
-            _log.warning("%d request(s) in flight lost with the %s socket (%s)", n, self.ws_key, reason)
+            _log.warning(
+                "%d request(s) in flight lost with the %s socket (%s)", n, self.ws_key, reason
+            )
         if sock is self._sock:
             self._sock = None
             self._upgrading = False
@@ -504,7 +516,9 @@ class Connection:
                 return  # the reader sees the close
             await asyncio.sleep(sock.pong_timeout)
             if sock.last_rx < sent_at:
-                _log.warning("no pong within %.1fs on %s: reconnecting", sock.pong_timeout, self.ws_key)
+                _log.warning(
+                    "no pong within %.1fs on %s: reconnecting", sock.pong_timeout, self.ws_key
+                )
                 self._abort(sock)
                 return
 

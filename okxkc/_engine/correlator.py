@@ -47,7 +47,9 @@ class Pending:
 
     __slots__ = ("future", "meta", "request_id", "sent", "socket_gen", "timer")
 
-    def __init__(self, request_id: str, future: asyncio.Future[Any], meta: Any, socket_gen: int) -> None:
+    def __init__(
+        self, request_id: str, future: asyncio.Future[Any], meta: Any, socket_gen: int
+    ) -> None:
         self.request_id = request_id
         self.future = future
         self.meta = meta  # what the adapter needs to turn the reply into a result
@@ -119,7 +121,9 @@ class Correlator:
     def pop_late(self, request_id: str) -> Pending | None:
         return self._late.pop(request_id, None)
 
-    def fail(self, exc_for: Callable[[Pending], BaseException], socket_gen: int | None = None) -> int:
+    def fail(
+        self, exc_for: Callable[[Pending], BaseException], socket_gen: int | None = None
+    ) -> int:
         """Fail every pending request (or only those written to ``socket_gen``)."""
         doomed = [
             e for e in self.pending.values() if socket_gen is None or e.socket_gen == socket_gen

@@ -66,16 +66,23 @@ class KucoinClientBase(FacadeBase):
             k: v
             for k, v in (
                 ("apiKey", api_key if api_key is not None else opts.pop("apiKey", None)),
-                ("apiSecret", api_secret if api_secret is not None else opts.pop("apiSecret", None)),
+                (
+                    "apiSecret",
+                    api_secret if api_secret is not None else opts.pop("apiSecret", None),
+                ),
                 (
                     "apiPassphrase",
-                    api_passphrase if api_passphrase is not None else opts.pop("apiPassphrase", None),
+                    api_passphrase
+                    if api_passphrase is not None
+                    else opts.pop("apiPassphrase", None),
                 ),
             )
             if v is not None
         }
         if single and (accounts is not None or "accounts" in opts):
-            raise ValidationError("api_key", "give either api_key/api_secret/api_passphrase or accounts, not both")
+            raise ValidationError(
+                "api_key", "give either api_key/api_secret/api_passphrase or accounts, not both"
+            )
         if single:
             accounts = [single]
         config = build_config(
@@ -116,7 +123,9 @@ class KucoinClientBase(FacadeBase):
                 return UNIFIED
             if key in self._ws_keys:
                 return key
-        raise ValidationError("ws_key", f"must be one of {', '.join(self._ws_keys)}; got {ws_key!r}")
+        raise ValidationError(
+            "ws_key", f"must be one of {', '.join(self._ws_keys)}; got {ws_key!r}"
+        )
 
     def _wrap_args(self, op: Operation, items: list[dict[str, Any]]) -> Any:
         return items if op.batch else items[0]

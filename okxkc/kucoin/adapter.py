@@ -41,7 +41,9 @@ _AUTH_HINTS = {
 
 def sign(secret: str, message: str) -> str:
     """Base64 HMAC-SHA256, KuCoin's signature for the URL, passphrase and challenge."""
-    return base64.b64encode(hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()).decode()
+    return base64.b64encode(
+        hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
+    ).decode()
 
 
 class _Env(msgspec.Struct):
@@ -114,13 +116,19 @@ class KucoinAdapter:
         ]
         if account.partner and account.partner_key:
             query.append(("partner", account.partner))
-            query.append(("partner_sign", sign(account.partner_key, ts + account.partner + account.api_key)))
+            query.append(
+                ("partner_sign", sign(account.partner_key, ts + account.partner + account.api_key))
+            )
         if self.config.enable_ns:
             query.append(("enable_ns", "true"))
-        return self.public_url(ws_key) + "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query)
+        return (
+            self.public_url(ws_key) + "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query)
+        )
 
     # -- session challenge -------------------------------------------------------------
-    def auth_begin(self, ws_key: str, account: KucoinAccount, request_id: str) -> tuple[Any, AuthStep]:
+    def auth_begin(
+        self, ws_key: str, account: KucoinAccount, request_id: str
+    ) -> tuple[Any, AuthStep]:
         return _AuthState(ws_key, account), AuthStep()
 
     def auth_feed(self, state: Any, frame: str) -> AuthStep:
@@ -147,8 +155,12 @@ class KucoinAdapter:
             return AuthStep(
                 done=True,
                 # Ping a little before the announced interval so the server never waits.
-                ping_interval=interval / 1000 * 0.8 if isinstance(interval, (int, float)) and interval > 0 else None,
-                pong_timeout=timeout / 1000 if isinstance(timeout, (int, float)) and timeout > 0 else None,
+                ping_interval=interval / 1000 * 0.8
+                if isinstance(interval, (int, float)) and interval > 0
+                else None,
+                pong_timeout=timeout / 1000
+                if isinstance(timeout, (int, float)) and timeout > 0
+                else None,
             )
         return AuthStep()
 
@@ -157,7 +169,11 @@ class KucoinAdapter:
 
     # -- requests ----------------------------------------------------------------------
     def encode(self, request_id: str, op: str, args: Any, extras: Any) -> bytes:
-        if isinstance(args, dict) and "allowMaxTimeWindow" in args and "clientTimestamp" not in args:
+        if (
+            isinstance(args, dict)
+            and "allowMaxTimeWindow" in args
+            and "clientTimestamp" not in args
+        ):
             # The window counts from this moment, when the request leaves okxkc.
             args["clientTimestamp"] = self.now_ms()
         return _encoder.encode({"id": request_id, "op": op, "args": args})
@@ -230,7 +246,13 @@ class KucoinAdapter:
                 as_dict = result.to_dict()
                 if len(failed) < len(data):
                     raise PartialFailureError(
-                        code, "some items failed", as_dict, data, failed, op=op, request_id=result.id
+                        code,
+                        "some items failed",
+                        as_dict,
+                        data,
+                        failed,
+                        op=op,
+                        request_id=result.id,
                     )
                 first = failed[0]
                 codes = {_item_code(it) for it in failed}

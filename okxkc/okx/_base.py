@@ -19,7 +19,9 @@ from .operations import BUSINESS, OPERATIONS, PRIVATE
 
 __all__ = ["OkxClientBase"]
 
-_SPECS: dict[str, ResultSpec] = {op.method: result_spec(op.op, op.result, op.batch) for op in OPERATIONS}
+_SPECS: dict[str, ResultSpec] = {
+    op.method: result_spec(op.op, op.result, op.batch) for op in OPERATIONS
+}
 _BY_METHOD = {op.method: op for op in OPERATIONS}
 
 
@@ -121,7 +123,9 @@ class OkxClientBase(FacadeBase):
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValidationError("exp_time", f"must be a positive number of milliseconds, got {value!r}")
+            raise ValidationError(
+                "exp_time", f"must be a positive number of milliseconds, got {value!r}"
+            )
         return {"exp_time": value}
 
     # -- instIdCode --------------------------------------------------------------------

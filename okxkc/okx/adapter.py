@@ -30,7 +30,11 @@ _WS_HOSTS = {
     ("US", False): "wss://wsus.okx.com:8443",
     ("US", True): "wss://wsuspap.okx.com:8443",
 }
-_REST_HOSTS = {"prod": "https://www.okx.com", "EEA": "https://eea.okx.com", "US": "https://us.okx.com"}
+_REST_HOSTS = {
+    "prod": "https://www.okx.com",
+    "EEA": "https://eea.okx.com",
+    "US": "https://us.okx.com",
+}
 
 # Codes OKX uses for rate limits (per user, per sub-account, per connection).
 RATE_LIMIT_CODES = frozenset({"50011", "50061", "60014"})
@@ -215,7 +219,13 @@ class OkxAdapter:
             failed = [it for it in data if _item_code(it) != "0"]
             if code == "2":
                 raise PartialFailureError(
-                    code, env.msg or "some items failed", resp.to_dict(), data, failed, op=resp.op, request_id=resp.id
+                    code,
+                    env.msg or "some items failed",
+                    resp.to_dict(),
+                    data,
+                    failed,
+                    op=resp.op,
+                    request_id=resp.id,
                 )
             if not spec.batch or len(data) == 1:
                 item = failed[0] if failed else data[0]

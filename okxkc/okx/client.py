@@ -15,21 +15,15 @@ from .models import (
     AmendAck,
     CancelAck,
     MassCancelAck,
-    OkxResponse,
     OrderAck,
     SpreadAmendAck,
     SpreadCancelAck,
     SpreadOrderAck,
+    OkxResponse,
 )
 
-__all__ = [
-    "AsyncWebsocketAPIClient",
-    "BatchAmendOrdersItem",
-    "BatchCancelOrdersItem",
-    "BatchOrdersItem",
-    "Num",
-    "WebsocketAPIClient",
-]
+__all__ = ["AsyncWebsocketAPIClient", "Num", "WebsocketAPIClient",
+           "BatchOrdersItem", "BatchCancelOrdersItem", "BatchAmendOrdersItem"]
 
 #: A number sent as an exact decimal string.
 Num = Union[str, int, float, Decimal]

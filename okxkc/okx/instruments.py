@@ -67,7 +67,8 @@ class InstrumentCodes:
         code = self.codes.get(inst_id)
         if code is None:
             raise ValidationError(
-                field, f"unknown instrument {inst_id!r} (not listed by OKX as {key[0]}); nothing was sent"
+                field,
+                f"unknown instrument {inst_id!r} (not listed by OKX as {key[0]}); nothing was sent",
             )
         return code
 
@@ -87,7 +88,9 @@ class InstrumentCodes:
             if not isinstance(body, dict) or str(body.get("code")) != "0":
                 code = str(body.get("code")) if isinstance(body, dict) else "?"
                 msg = str(body.get("msg", "")) if isinstance(body, dict) else repr(body)[:200]
-                raise ExchangeError(code, f"instruments endpoint: {msg}", body if isinstance(body, dict) else None)
+                raise ExchangeError(
+                    code, f"instruments endpoint: {msg}", body if isinstance(body, dict) else None
+                )
             for row in body.get("data") or ():
                 iid, code_ = row.get("instId"), row.get("instIdCode")
                 if iid and code_ not in (None, ""):

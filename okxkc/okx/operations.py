@@ -15,12 +15,15 @@ PRIVATE = "private"
 BUSINESS = "business"
 
 
-
 def _alnum(name: str, size: int, doc: str = "") -> Param:
     """A case-sensitive alphanumeric id field of at most ``size`` characters."""
     return Param(
-        name, pattern=f"[A-Za-z0-9]{{1,{size}}}", pattern_text=f"must be 1-{size} letters and digits", doc=doc
+        name,
+        pattern=f"[A-Za-z0-9]{{1,{size}}}",
+        pattern_text=f"must be 1-{size} letters and digits",
+        doc=doc,
     )
+
 
 _LIMIT_TYPES = ("limit", "post_only", "fok", "ioc", "mmp", "mmp_and_post_only", "elp", "rpi")
 _PRICES = ("px", "pxUsd", "pxVol")
@@ -32,7 +35,12 @@ _INSTRUMENT = (
 
 _PLACE = (
     *_INSTRUMENT,
-    Param("tdMode", required=True, choices=("cash", "cross", "isolated", "spot_isolated"), doc="Trade mode"),
+    Param(
+        "tdMode",
+        required=True,
+        choices=("cash", "cross", "isolated", "spot_isolated"),
+        doc="Trade mode",
+    ),
     Param("side", required=True, choices=("buy", "sell")),
     Param(
         "ordType",

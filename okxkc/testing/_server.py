@@ -300,7 +300,9 @@ class SimulatedExchange:
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
 
-        self._thread = threading.Thread(target=main, name=f"okxkc-{self.name}-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=main, name=f"okxkc-{self.name}-simulator", daemon=True
+        )
         self._thread.start()
         ready.wait(10)
         if errors:
