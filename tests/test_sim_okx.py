@@ -1,0 +1,1030 @@
+"""The simulated OKX server, driven the way third-party clients drive OKX: aiohttp's
+own WebSocket client, JSON by hand and signatures computed here (not by okxkc)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import WSMsgType
+
+from okxkc.testing.okx import OkxCredential, OkxSimulator
+
+KEY, SECRET, PASS = "okxkc-test-key", "okxkc-test-secret", "okxkc-test-pass"
+OPTION = "BTC-USD-261225-100000-C"
+SPREAD = "BTC-USDT_BTC-USDT-SWAP"
+
+ORDER_ITEM_KEYS = {"ordId", "clOrdId", "tag", "ts", "sCode", "sMsg", "subCode"}
+CANCEL_ITEM_KEYS = {"ordId", "clOrdId", "ts", "sCode", "sMsg", "subCode"}
+AMEND_ITEM_KEYS = {"ordId", "clOrdId", "ts", "reqId", "sCode", "sMsg", "subCode"}
+
+
+def sign(secret: str, ts: str) -> str:
+    mac = hmac.new(secret.encode(), f"{ts}GET/users/self/verify".encode(), hashlib.sha256)
+    return base64.b64encode(mac.digest()).decode()
+
+
+def login_arg(
+    key: str = KEY, secret: str = SECRET, passphrase: str = PASS, ts: Any = None
+) -> dict[str, Any]:
+    ts = str(int(time.time())) if ts is None else ts
+    return {"apiKey": key, "passphrase": passphrase, "timestamp": ts, "sign": sign(secret, str(ts))}
+
+
+class Client:
+    """A raw OKX WS client: send JSON, read JSON, nothing else."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse[bool]) -> None:
+        self.ws = ws
+        self._ids = itertools.count(1)
+
+    async def send(self, obj: Any) -> None:
+        await self.ws.send_str(obj if isinstance(obj, str) else json.dumps(obj))
+
+    async def recv(self, timeout: float = 2.0) -> dict[str, Any]:
+        msg = await self.ws.receive(timeout=timeout)
+        assert msg.type is WSMsgType.TEXT, msg
+        reply: dict[str, Any] = json.loads(msg.data)
+        return reply
+
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    async def send_op(self, op: str, args: Any, **extra: Any) -> str:
+        rid: str = extra.pop("id", None) or self.next_id()
+        await self.send({"id": rid, "op": op, "args": args, **extra})
+        return rid
+
+    async def req(self, op: str, args: Any, **extra: Any) -> dict[str, Any]:
+        rid = await self.send_op(op, args, **extra)
+        reply = await self.recv()
+        assert reply["id"] == rid and reply["op"] == op, reply
+        return reply
+
+    async def login(self, *args: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        await self.send({"op": "login", "args": list(args) or [login_arg()], **extra})
+        return await self.recv()
+
+    async def expect_close(self, timeout: float = 3.0) -> Any:
+        msg = await self.ws.receive(timeout=timeout)
+        assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.ERROR), msg
+        return msg
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[OkxSimulator]:
+    async with OkxSimulator() as s:
+        yield s
+
+
+async def connect(
+    session: aiohttp.ClientSession, url: str, *, login: bool = True, **kw: Any
+) -> Client:
+    c = Client(await session.ws_connect(url, **kw))
+    if login:
+        reply = await c.login()
+        assert reply["event"] == "login" and reply["code"] == "0", reply
+    return c
+
+
+def limit(sim: OkxSimulator, inst: str = "BTC-USDT", **kw: Any) -> dict[str, Any]:
+    a = {
+        "instIdCode": sim.inst_id_code(inst),
+        "tdMode": "cash",
+        "side": "buy",
+        "ordType": "limit",
+        "px": "100",
+        "sz": "1",
+    }
+    a.update(kw)
+    return {k: v for k, v in a.items() if v is not None}
+
+
+def market(sim: OkxSimulator, inst: str = "BTC-USDT", **kw: Any) -> dict[str, Any]:
+    return limit(sim, inst, **{"ordType": "market", "px": None, **kw})
+
+
+# -- login -------------------------------------------------------------------------------
+def test_credential_repr_hides_secrets() -> None:
+    text = repr(OkxCredential("k", "topsecret", "mypass"))
+    assert "topsecret" not in text and "mypass" not in text and "'k'" in text
+
+
+async def test_login_signature_matches_the_documented_vector(
+    session: aiohttp.ClientSession,
+) -> None:
+    secret, ts = "22582BD0CFF14C41EDBF1AB98506286D", "1538054050"
+    assert sign(secret, ts) == "+LdIr8lkkvhr5hoA3g9TMC0+uQJ849ftAcocA/ouu4M="
+    offset = int(ts) * 1000 - int(time.time() * 1000)
+    async with OkxSimulator(
+        credentials=[OkxCredential("doc-key", secret, "doc-pass")], clock_offset_ms=offset
+    ) as sim:
+        c = await connect(session, sim.private_url, login=False)
+        reply = await c.login(
+            {
+                "apiKey": "doc-key",
+                "passphrase": "doc-pass",
+                "timestamp": ts,
+                "sign": "+LdIr8lkkvhr5hoA3g9TMC0+uQJ849ftAcocA/ouu4M=",
+            },
+            id="7",
+        )
+        assert reply == {
+            "id": "7",
+            "event": "login",
+            "code": "0",
+            "msg": "",
+            "connId": reply["connId"],
+        }
+        assert len(reply["connId"]) == 8 and int(reply["connId"], 16) >= 0
+        assert sim.stats["logins_ok"] == 1
+        async with session.get(f"{sim.url}/api/v5/public/time") as r:
+            server_ts = int((await r.json())["data"][0]["ts"])
+        assert abs(server_ts - int(ts) * 1000) < 5000
+
+
+NOW = str(int(time.time()))
+
+
+@pytest.mark.parametrize(
+    ("arg", "code", "msg"),
+    [
+        (login_arg(ts="soon"), "60004", "Invalid timestamp"),
+        (login_arg(ts="-5"), "60004", "Invalid timestamp"),
+        (login_arg(ts=str(int(time.time()) - 600)), "60006", "Timestamp request expired"),
+        (login_arg(key="nobody"), "60005", "Invalid apiKey"),
+        (login_arg(key="eea-key", secret="eea-secret"), "60032", "API key doesn't exist"),
+        (
+            login_arg(key="demo-key", secret="demo-secret"),
+            "50101",
+            "APIKey does not match current environment",
+        ),
+        (login_arg(passphrase="wrong"), "60024", "Wrong passphrase"),
+        (login_arg(secret="not-the-secret"), "60007", "Invalid sign"),
+        ({**login_arg(), "sign": ""}, "60027", "Parameter sign can not be empty"),
+    ],
+    ids=["ts-text", "ts-negative", "expired", "key", "region", "demo", "pass", "sign", "empty"],
+)
+async def test_login_failures(
+    session: aiohttp.ClientSession, arg: dict[str, Any], code: str, msg: str
+) -> None:
+    creds = [
+        OkxCredential(KEY, SECRET, PASS),
+        OkxCredential("eea-key", "eea-secret", PASS, region="EEA"),
+        OkxCredential("demo-key", "demo-secret", PASS, demo=True),
+    ]
+    async with OkxSimulator(credentials=creds) as sim:
+        c = await connect(session, sim.private_url, login=False)
+        reply = await c.login(arg)
+        assert reply == {"event": "error", "code": code, "msg": msg, "connId": reply["connId"]}
+        assert sim.stats["logins_failed"] == 1 and sim.stats["logins_ok"] == 0
+        # still not logged in
+        assert (await c.req("order", [limit(sim)]))["code"] == "60011"
+
+
+async def test_login_accepts_numeric_and_decimal_timestamps_and_right_region(
+    session: aiohttp.ClientSession,
+) -> None:
+    creds = [
+        OkxCredential("eea-key", "eea-secret", PASS, region="EEA", demo=True),
+    ]
+    async with OkxSimulator(credentials=creds, region="EEA", demo=True) as sim:
+        for ts in (int(time.time()), f"{time.time():.3f}", round(time.time(), 2)):
+            c = await connect(session, sim.private_url, login=False)
+            reply = await c.login(login_arg("eea-key", "eea-secret", ts=ts))
+            assert reply["event"] == "login", (ts, reply)
+        assert sim.stats["logins_ok"] == 3
+
+
+async def test_login_within_window_of_a_skewed_clock(session: aiohttp.ClientSession) -> None:
+    async with OkxSimulator(clock_offset_ms=-20_000, login_window_s=5) as sim:
+        c = await connect(session, sim.private_url, login=False)
+        assert (await c.login(login_arg()))["code"] == "60006"
+        assert (await c.login(login_arg(ts=str(sim.now_ms() // 1000))))["code"] == "0"
+
+
+async def test_multi_account_login_needs_all_and_uses_the_first(
+    session: aiohttp.ClientSession,
+) -> None:
+    creds = [OkxCredential(KEY, SECRET, PASS), OkxCredential("k2", "s2", "p2")]
+    async with OkxSimulator(credentials=creds) as sim:
+        c = await connect(session, sim.private_url, login=False)
+        bad = await c.login(login_arg("k2", "s2", "p2"), login_arg(passphrase="no"))
+        assert bad["code"] == "60024"
+        ok = await c.login(login_arg("k2", "s2", "p2"), login_arg())
+        assert ok["code"] == "0"
+        reply = await c.req("order", [limit(sim)])
+        assert reply["code"] == "0"
+        assert sim.received[-1]["_account"] == "k2"
+        assert len(sim.orders("k2")) == 1 and sim.orders() == []
+
+
+async def test_close_on_login_failure(session: aiohttp.ClientSession) -> None:
+    async with OkxSimulator(close_on_login_failure=True) as sim:
+        c = await connect(session, sim.private_url, login=False)
+        assert (await c.login(login_arg(passphrase="x")))["code"] == "60024"
+        msg = await c.expect_close()
+        assert msg.type is WSMsgType.CLOSE and msg.data == 4001
+
+
+async def test_relogin(session: aiohttp.ClientSession) -> None:
+    async with OkxSimulator() as sim:
+        c = await connect(session, sim.private_url)
+        assert (await c.login())["code"] == "0"
+    async with OkxSimulator(reject_relogin=True) as sim:
+        c = await connect(session, sim.private_url)
+        reply = await c.login()
+        assert reply["event"] == "error" and reply["code"] == "60031"
+        assert (await c.req("order", [limit(sim)]))["code"] == "0"  # first login still holds
+
+
+async def test_forced_login_rejection(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    sim.faults.reject_next_login()
+    sim.faults.reject_next_login("63999")
+    c = await connect(session, sim.private_url, login=False)
+    first = await c.login()
+    assert (first["event"], first["code"], first["msg"]) == ("error", "60009", "Login failed.")
+    second = await c.login()
+    assert second["code"] == "63999"
+    assert (await c.login())["code"] == "0"
+    assert sim.faults.injected["reject_login"] == 2
+
+
+async def test_before_login(session: aiohttp.ClientSession) -> None:
+    async with OkxSimulator() as sim:
+        c = await connect(session, sim.private_url, login=False)
+        reply = await c.req("order", [limit(sim)], id="abc")
+        assert reply == {
+            "id": "abc",
+            "op": "order",
+            "code": "60011",
+            "msg": "Please log in",
+            "data": [],
+        }
+    async with OkxSimulator(before_login_style="event") as sim:
+        c = await connect(session, sim.private_url, login=False)
+        await c.send_op("order", [limit(sim)])
+        reply = await c.recv()
+        assert reply == {
+            "event": "error",
+            "code": "60011",
+            "msg": "Please log in",
+            "connId": reply["connId"],
+        }
+
+
+# -- socket level ------------------------------------------------------------------------
+async def test_ping_pong_query_string_and_compression(
+    session: aiohttp.ClientSession, sim: OkxSimulator
+) -> None:
+    c = await connect(session, sim.private_url + "?brokerId=9999", compress=15)
+    assert c.ws.compress  # permessage-deflate negotiated
+    await c.ws.send_str("ping")
+    msg = await c.ws.receive(timeout=2)
+    assert (msg.type, msg.data) == (WSMsgType.TEXT, "pong")
+    assert (await c.req("order", [limit(sim)]))["code"] == "0"
+
+
+async def test_idle_close_4004_and_ping_keeps_alive(session: aiohttp.ClientSession) -> None:
+    async with OkxSimulator(idle_timeout=0.3) as sim:
+        quiet = await connect(session, sim.public_url, login=False)
+        busy = await connect(session, sim.public_url, login=False)
+        for _ in range(5):  # 0.5 s of traffic, longer than the idle timeout
+            await busy.ws.send_str("ping")
+            assert (await busy.ws.receive(timeout=2)).data == "pong"
+            await asyncio.sleep(0.1)
+        msg = await quiet.expect_close()
+        assert (msg.type, msg.data, msg.extra) == (
+            WSMsgType.CLOSE,
+            4004,
+            "No data received in 30s.",
+        )
+        assert not busy.ws.closed
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "msg"),
+    [
+        ("not json", "60012", "Invalid request: not json"),
+        ("[1, 2]", "60012", "Invalid request: [1, 2]"),
+        ('{"op": "order", "args": []}', "60012", None),
+        ('{"id": "a-b", "op": "order", "args": []}', "60012", None),
+        ('{"id": "' + "1" * 33 + '", "op": "order", "args": []}', "60012", None),
+        ('{"id": 5, "op": "order", "args": []}', "60012", None),
+        ('{"id": "1", "op": "fly", "args": []}', "60019", "Invalid op: fly"),
+        ('{"id": "1", "args": []}', "60012", None),
+    ],
+    ids=["json", "array", "no-id", "id-dash", "id-long", "id-int", "op", "no-op"],
+)
+async def test_envelope_errors(
+    session: aiohttp.ClientSession, sim: OkxSimulator, frame: str, code: str, msg: str | None
+) -> None:
+    c = await connect(session, sim.private_url)
+    await c.send(frame)
+    reply = await c.recv()
+    assert reply["event"] == "error" and reply["code"] == code and len(reply["connId"]) == 8
+    assert reply["msg"] == (msg or f"Invalid request: {frame}")
+    assert sim.stats["requests"] == 0
+    await c.ws.send_str("ping")  # the socket survives
+    assert (await c.ws.receive(timeout=2)).data == "pong"
+
+
+async def test_wrong_url_60028(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    business = await connect(session, sim.business_url)
+    private = await connect(session, sim.private_url)
+    public = await connect(session, sim.public_url)
+    for c, op, args in [
+        (business, "order", [limit(sim)]),
+        (business, "mass-cancel", [{"instType": "OPTION", "instFamily": "BTC-USD"}]),
+        (private, "sprd-order", [{"sprdId": SPREAD}]),
+        (public, "cancel-order", [{"ordId": "1"}]),
+    ]:
+        reply = await c.req(op, args, id="9")
+        assert reply == {
+            "id": "9",
+            "op": op,
+            "code": "60028",
+            "msg": "The operation is not supported by this URL",
+            "data": [],
+        }
+
+
+@pytest.mark.parametrize(
+    ("op", "args"),
+    [
+        ("order", {"instId": "BTC-USDT"}),
+        ("order", []),
+        ("order", ["x"]),
+        ("order", [{}, {}]),
+        ("cancel-order", [{}, {}]),
+        ("mass-cancel", [{}, {}]),
+        ("sprd-order", [{}, {}]),
+        ("batch-orders", [{}] * 21),
+        ("batch-cancel-orders", [{}] * 21),
+        ("batch-amend-orders", [{}] * 21),
+    ],
+)
+async def test_invalid_args_60013(
+    session: aiohttp.ClientSession, sim: OkxSimulator, op: str, args: Any
+) -> None:
+    c = await connect(session, sim.business_url if op.startswith("sprd") else sim.private_url)
+    reply = await c.req(op, args)
+    assert (reply["code"], reply["msg"], reply["data"]) == ("60013", "Invalid args", [])
+
+
+async def test_subscribe_is_acknowledged(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.private_url, login=False)
+    await c.send({"op": "subscribe", "args": [{"channel": "orders", "instType": "ANY"}]})
+    assert (await c.recv())["code"] == "60011"
+    await c.login()
+    await c.send(
+        {"id": "s1", "op": "subscribe", "args": [{"channel": "orders", "instType": "ANY"}]}
+    )
+    ack = await c.recv()
+    assert ack["id"] == "s1" and ack["event"] == "subscribe" and ack["arg"]["channel"] == "orders"
+
+
+# -- order ---------------------------------------------------------------------------------
+async def test_order_reply_shape_and_fill_model(
+    session: aiohttp.ClientSession, sim: OkxSimulator
+) -> None:
+    c = await connect(session, sim.private_url)
+    before = sim.now_ms()
+    reply = await c.req("order", [limit(sim, clOrdId="c1", tag="mytag")], id="42")
+    assert set(reply) == {"id", "op", "code", "msg", "data", "inTime", "outTime"}
+    assert (reply["code"], reply["msg"]) == ("0", "")
+    assert len(reply["inTime"]) == 16 and int(reply["inTime"]) <= int(reply["outTime"])
+    item = reply["data"][0]
+    assert set(item) == ORDER_ITEM_KEYS
+    assert (item["clOrdId"], item["tag"], item["sCode"], item["subCode"]) == (
+        "c1",
+        "mytag",
+        "0",
+        "",
+    )
+    assert item["ordId"].isdigit() and int(item["ts"]) >= before
+    mkt = (await c.req("order", [market(sim, "ETH-USDT")]))["data"][0]
+    assert int(mkt["ordId"]) > int(item["ordId"])
+
+    orders = sim.orders()
+    assert [(o["instId"], o["ordType"], o["state"], o["fillSz"]) for o in orders] == [
+        ("BTC-USDT", "limit", "live", "0"),
+        ("ETH-USDT", "market", "filled", "1"),
+    ]
+    assert orders[0]["instIdCode"] == sim.inst_id_code("BTC-USDT")
+    assert orders[0]["cTime"] == item["ts"]
+    assert sim.find_order(cl_ord_id="c1") == orders[0]
+    assert sim.find_order(ord_id=mkt["ordId"]) == orders[1]
+    assert sim.find_order(ord_id="1") is None
+    # immediately-filled orders cannot be cancelled
+    gone = await c.req("cancel-order", [{"instId": "ETH-USDT", "ordId": mkt["ordId"]}])
+    assert (gone["code"], gone["data"][0]["sCode"]) == ("1", "51400")
+    # the request log
+    assert sim.stats["requests"] == 3
+    assert sim.received[0]["id"] == "42" and sim.received[0]["_account"] == KEY
+    assert sim.received[0]["_path"] == "/ws/v5/private"
+
+
+@pytest.mark.parametrize("ord_type", ["market", "optimal_limit_ioc", "ioc", "fok"])
+async def test_immediate_order_types_fill(
+    session: aiohttp.ClientSession, sim: OkxSimulator, ord_type: str
+) -> None:
+    c = await connect(session, sim.private_url)
+    a = (
+        limit(sim, ordType=ord_type)
+        if ord_type in ("ioc", "fok")
+        else market(sim, ordType=ord_type)
+    )
+    assert (await c.req("order", [a]))["code"] == "0"
+    assert sim.orders()[0]["state"] == "filled"
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "msg"),
+    [
+        ({"instIdCode": None}, "50014", "Parameter instIdCode can not be empty"),
+        (
+            {"instIdCode": 1},
+            "51001",
+            "Instrument ID, Instrument ID code or Spread ID doesn't exist.",
+        ),
+        ({"instIdCode": "x1"}, "51000", "Parameter instIdCode error"),
+        (
+            {"instIdCode": None, "instId": "DOGE-USDT"},
+            "51001",
+            "Instrument ID, Instrument ID code or Spread ID doesn't exist.",
+        ),
+        ({"tdMode": None}, "50014", "Parameter tdMode can not be empty"),
+        ({"tdMode": "all"}, "51000", "Parameter tdMode error"),
+        ({"side": None}, "50014", "Parameter side can not be empty"),
+        ({"side": "up"}, "51000", "Parameter side error"),
+        ({"ordType": "stop"}, "51000", "Parameter ordType error"),
+        ({"sz": None}, "50014", "Parameter sz can not be empty"),
+        ({"sz": "-1"}, "51000", "Parameter sz error"),
+        ({"sz": "0.000"}, "51000", "Parameter sz error"),
+        ({"sz": 1}, "51000", "Parameter sz error"),
+        ({"px": None}, "50014", "Parameter px can not be empty"),
+        ({"px": "1e5"}, "51000", "Parameter px error"),
+        ({"ordType": "post_only", "px": None}, "50014", "Parameter px can not be empty"),
+        ({"posSide": "up"}, "51000", "Parameter posSide error"),
+        ({"clOrdId": "my-order"}, "51000", "Parameter clOrdId error"),
+        ({"clOrdId": "a" * 33}, "51000", "Parameter clOrdId error"),
+        ({"tag": "t" * 17}, "51000", "Parameter tag error"),
+    ],
+)
+async def test_order_item_failures(
+    session: aiohttp.ClientSession,
+    sim: OkxSimulator,
+    change: dict[str, Any],
+    code: str,
+    msg: str,
+) -> None:
+    c = await connect(session, sim.private_url)
+    a = limit(sim)
+    a.update(change)
+    reply = await c.req("order", [{k: v for k, v in a.items() if v is not None}])
+    assert reply["code"] == "1" and reply["msg"] == ""
+    item = reply["data"][0]
+    assert set(item) == ORDER_ITEM_KEYS
+    assert (item["ordId"], item["sCode"], item["sMsg"]) == ("", code, msg)
+    assert sim.orders() == []
+
+
+async def test_inst_id_and_inst_id_code(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.private_url)
+    by_id = limit(sim, instIdCode=None, instId="BTC-USDT-SWAP", tdMode="cross")
+    assert (await c.req("order", [by_id]))["code"] == "0"
+    both = limit(sim, "ETH-USDT", instId="BTC-USDT")  # instIdCode wins
+    assert (await c.req("order", [both]))["code"] == "0"
+    assert [o["instId"] for o in sim.orders()] == ["BTC-USDT-SWAP", "ETH-USDT"]
+    as_text = limit(sim, instIdCode=str(sim.inst_id_code("BTC-USDT")))
+    assert (await c.req("order", [as_text]))["code"] == "0"
+
+
+async def test_require_inst_id_code(session: aiohttp.ClientSession) -> None:
+    async with OkxSimulator(require_inst_id_code=True) as sim:
+        c = await connect(session, sim.private_url)
+        for op, a in [
+            ("order", limit(sim, instIdCode=None, instId="BTC-USDT")),
+            ("cancel-order", {"instId": "BTC-USDT", "ordId": "1"}),
+            ("amend-order", {"instId": "BTC-USDT", "ordId": "1", "newSz": "2"}),
+        ]:
+            item = (await c.req(op, [a]))["data"][0]
+            assert (item["sCode"], item["sMsg"]) == (
+                "50014",
+                "Parameter instIdCode can not be empty",
+            )
+        assert (await c.req("order", [limit(sim)]))["code"] == "0"
+
+
+async def test_client_order_id_uniqueness(
+    session: aiohttp.ClientSession, sim: OkxSimulator
+) -> None:
+    c = await connect(session, sim.private_url)
+    assert (await c.req("order", [limit(sim, clOrdId="dup1")]))["code"] == "0"
+    again = await c.req("order", [limit(sim, clOrdId="dup1")])
+    assert again["data"][0]["sCode"] == "51016"
+    assert again["data"][0]["sMsg"] == "Client order ID already exists."
+    # other accounts have their own ids; a cancelled order frees its id
+    await c.req("cancel-order", [{"instId": "BTC-USDT", "clOrdId": "dup1"}])
+    assert (await c.req("order", [limit(sim, clOrdId="dup1")]))["code"] == "0"
+    # filled orders are not pending, so their ids can be reused
+    assert (await c.req("order", [market(sim, clOrdId="m1")]))["code"] == "0"
+    assert (await c.req("order", [market(sim, clOrdId="m1")]))["code"] == "0"
+    # twice within one batch: the second is refused
+    batch = await c.req(
+        "batch-orders", [market(sim, clOrdId="b1"), market(sim, clOrdId="b1"), limit(sim)]
+    )
+    assert batch["code"] == "2"
+    assert [i["sCode"] for i in batch["data"]] == ["0", "51016", "0"]
+
+
+async def test_batch_orders(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.private_url)
+    mixed = await c.req(
+        "batch-orders",
+        [limit(sim, clOrdId="a1"), limit(sim, side="up", clOrdId="a2"), market(sim, "ETH-USDT")],
+    )
+    assert mixed["code"] == "2" and "inTime" in mixed
+    assert [(i["clOrdId"], i["sCode"]) for i in mixed["data"]] == [
+        ("a1", "0"),
+        ("a2", "51000"),
+        ("", "0"),
+    ]
+    assert all(set(i) == ORDER_ITEM_KEYS for i in mixed["data"])
+    failed = await c.req("batch-orders", [limit(sim, sz="0"), limit(sim, instIdCode=7)])
+    assert failed["code"] == "1"
+    full = await c.req("batch-orders", [limit(sim) for _ in range(20)])
+    assert full["code"] == "0" and len(full["data"]) == 20
+    assert len(sim.orders()) == 22
+
+
+# -- cancel --------------------------------------------------------------------------------
+async def test_cancel(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.private_url)
+    placed = (await c.req("order", [limit(sim, clOrdId="x1")]))["data"][0]
+    code = sim.inst_id_code("BTC-USDT")
+    reply = await c.req("cancel-order", [{"instIdCode": code, "ordId": placed["ordId"]}])
+    assert reply["code"] == "0" and "inTime" in reply and "outTime" in reply
+    item = reply["data"][0]
+    assert set(item) == CANCEL_ITEM_KEYS
+    assert (item["ordId"], item["clOrdId"], item["ts"]) == (
+        "" + placed["ordId"],
+        "x1",
+        placed["ts"],
+    )
+    assert sim.find_order(ord_id=placed["ordId"])["state"] == "canceled"  # type: ignore[index]
+
+    again = (await c.req("cancel-order", [{"instIdCode": code, "ordId": placed["ordId"]}]))["data"]
+    assert (again[0]["sCode"], again[0]["sMsg"]) == (
+        "51400",
+        "Order cancellation failed as the order has been filled, canceled or does not exist.",
+    )
+    by_cl = (await c.req("order", [limit(sim, clOrdId="x2")]))["data"][0]
+    wrong_inst = {"instId": "ETH-USDT", "clOrdId": "x2"}
+    assert (await c.req("cancel-order", [wrong_inst]))["data"][0]["sCode"] == "51400"
+    ok = await c.req("cancel-order", [{"instId": "BTC-USDT", "clOrdId": "x2"}])
+    assert ok["data"][0]["ordId"] == by_cl["ordId"]
+    neither = (await c.req("cancel-order", [{"instIdCode": code}]))["data"][0]
+    assert (neither["sCode"], neither["sMsg"]) == (
+        "50014",
+        "Parameter ordId or clOrdId can not be empty",
+    )
+    no_inst = (await c.req("cancel-order", [{"ordId": "5"}]))["data"][0]
+    assert no_inst["sCode"] == "50014"
+
+
+async def test_batch_cancel(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.private_url)
+    placed = await c.req("batch-orders", [limit(sim), limit(sim)])
+    ids = [i["ordId"] for i in placed["data"]]
+    reply = await c.req(
+        "batch-cancel-orders",
+        [{"instId": "BTC-USDT", "ordId": i} for i in [*ids, "123"]],
+    )
+    assert reply["code"] == "2"
+    assert [i["sCode"] for i in reply["data"]] == ["0", "0", "51400"]
+    assert all(set(i) == CANCEL_ITEM_KEYS for i in reply["data"])
+    assert {o["state"] for o in sim.orders()} == {"canceled"}
+
+
+# -- amend ---------------------------------------------------------------------------------
+async def test_amend(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.private_url)
+    placed = (await c.req("order", [limit(sim, clOrdId="am1", sz="2")]))["data"][0]
+    oid = placed["ordId"]
+    reply = await c.req(
+        "amend-order", [{"instId": "BTC-USDT", "ordId": oid, "newPx": "101.5", "reqId": "r1"}]
+    )
+    assert reply["code"] == "0" and "inTime" in reply
+    item = reply["data"][0]
+    assert set(item) == AMEND_ITEM_KEYS
+    assert (item["ordId"], item["clOrdId"], item["reqId"], item["ts"]) == (
+        oid,
+        "am1",
+        "r1",
+        placed["ts"],
+    )
+    assert sim.find_order(ord_id=oid)["px"] == "101.5"  # type: ignore[index]
+
+    partly = sim.fill(oid, "0.5")
+    assert (partly["state"], partly["fillSz"]) == ("partially_filled", "0.5")
+    grown = await c.req("amend-order", [{"instId": "BTC-USDT", "clOrdId": "am1", "newSz": "3"}])
+    assert grown["code"] == "0"
+    assert sim.find_order(ord_id=oid)["sz"] == "3"  # type: ignore[index]
+    shrunk = await c.req("amend-order", [{"instId": "BTC-USDT", "ordId": oid, "newSz": "0.5"}])
+    assert shrunk["code"] == "0"
+    assert sim.find_order(ord_id=oid)["state"] == "filled"  # type: ignore[index]
+
+    closed = (await c.req("amend-order", [{"instId": "BTC-USDT", "ordId": oid, "newSz": "4"}]))[
+        "data"
+    ][0]
+    assert (closed["sCode"], closed["sMsg"]) == (
+        "51503",
+        "Order modification failed as the order has been filled, canceled or does not exist.",
+    )
+    empty = (await c.req("amend-order", [{"instId": "BTC-USDT", "ordId": oid}]))["data"][0]
+    assert (empty["sCode"], empty["sMsg"]) == (
+        "50014",
+        "Parameter newSz or newPx can not be empty",
+    )
+    bad = (await c.req("amend-order", [{"instId": "BTC-USDT", "ordId": oid, "newSz": "x"}]))[
+        "data"
+    ][0]
+    assert (bad["sCode"], bad["sMsg"]) == ("51000", "Parameter newSz error")
+    neither = (await c.req("amend-order", [{"instId": "BTC-USDT", "newSz": "1"}]))["data"][0]
+    assert neither["sCode"] == "50014"
+
+
+async def test_batch_amend(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.private_url)
+    placed = await c.req("batch-orders", [limit(sim), limit(sim, "ETH-USDT")])
+    a, b = (i["ordId"] for i in placed["data"])
+    reply = await c.req(
+        "batch-amend-orders",
+        [
+            {"instId": "BTC-USDT", "ordId": a, "newPx": "99"},
+            {"instId": "BTC-USDT", "ordId": b, "newPx": "99"},  # wrong instrument
+            {"instId": "ETH-USDT", "ordId": b, "newSz": "5", "reqId": "q2"},
+        ],
+    )
+    assert reply["code"] == "2"
+    assert [(i["sCode"], i["reqId"]) for i in reply["data"]] == [
+        ("0", ""),
+        ("51503", ""),
+        ("0", "q2"),
+    ]
+    assert [(o["px"], o["sz"]) for o in sim.orders()] == [("99", "1"), ("100", "5")]
+
+
+# -- expTime -------------------------------------------------------------------------------
+async def test_exp_time(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.private_url)
+    past = str(sim.now_ms() - 1000)
+    future = str(sim.now_ms() + 60_000)
+    expired = await c.req("batch-orders", [limit(sim), limit(sim)], expTime=past)
+    assert expired["code"] == "1"
+    assert {(i["sCode"], i["sMsg"]) for i in expired["data"]} == {
+        (
+            "50036",
+            "The expTime can't be earlier than the current system time. "
+            "Please adjust the expTime and try again.",
+        )
+    }
+    assert sim.orders() == []
+    oid = (await c.req("order", [limit(sim)], expTime=future))["data"][0]["ordId"]
+    amend = {"instId": "BTC-USDT", "ordId": oid, "newPx": "1"}
+    assert (await c.req("amend-order", [amend], expTime=past))["data"][0]["sCode"] == "50036"
+    assert (await c.req("batch-amend-orders", [amend], expTime=past))["code"] == "1"
+    assert (await c.req("amend-order", [amend], expTime=future))["code"] == "0"
+    # cancel ignores expTime
+    cancel = {"instId": "BTC-USDT", "ordId": oid}
+    assert (await c.req("cancel-order", [cancel], expTime=past))["code"] == "0"
+
+
+# -- mass-cancel ---------------------------------------------------------------------------
+async def test_mass_cancel_and_lock(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.private_url)
+    opt = limit(sim, OPTION, tdMode="cross")
+    await c.req("batch-orders", [opt, opt, limit(sim)])
+    args = [{"instType": "OPTION", "instFamily": "BTC-USD", "lockInterval": "5000"}]
+    reply = await c.req("mass-cancel", args)
+    assert reply == {
+        "id": reply["id"],
+        "op": "mass-cancel",
+        "code": "0",
+        "msg": "",
+        "data": [{"result": True}],
+    }
+    assert [o["state"] for o in sim.orders()] == ["canceled", "canceled", "live"]
+    locked = (await c.req("order", [opt]))["data"][0]
+    assert (locked["sCode"], locked["sMsg"]) == (
+        "54008",
+        "Order placement failed during mass cancel lock",
+    )
+    assert (await c.req("order", [limit(sim)]))["code"] == "0"  # other families unaffected
+
+
+@pytest.mark.parametrize(
+    ("arg", "code", "msg"),
+    [
+        ({"instFamily": "BTC-USD"}, "50014", "Parameter instType can not be empty"),
+        ({"instType": "SPOT", "instFamily": "BTC-USD"}, "51000", "Parameter instType error"),
+        ({"instType": "OPTION"}, "50014", "Parameter instFamily can not be empty"),
+        (
+            {"instType": "OPTION", "instFamily": "BTC-USD", "lockInterval": "10001"},
+            "51000",
+            "Parameter lockInterval error",
+        ),
+    ],
+)
+async def test_mass_cancel_failures(
+    session: aiohttp.ClientSession, sim: OkxSimulator, arg: dict[str, Any], code: str, msg: str
+) -> None:
+    c = await connect(session, sim.private_url)
+    reply = await c.req("mass-cancel", [arg])
+    assert (reply["code"], reply["msg"], reply["data"]) == (code, msg, [])
+
+
+# -- spread ops ----------------------------------------------------------------------------
+async def test_spread_ops(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.business_url)
+    base = {"sprdId": SPREAD, "side": "buy", "ordType": "limit", "sz": "1", "px": "-12.5"}
+    placed = await c.req("sprd-order", [{**base, "clOrdId": "s1", "tag": "t"}])
+    assert set(placed) == {"id", "op", "code", "msg", "data"}  # no inTime/outTime
+    item = placed["data"][0]
+    assert set(item) == {"ordId", "clOrdId", "tag", "sCode", "sMsg"}
+    assert (item["clOrdId"], item["sCode"]) == ("s1", "0")
+    oid = item["ordId"]
+    assert sim.find_order(cl_ord_id="s1")["sprdId"] == SPREAD  # type: ignore[index]
+
+    dup = (await c.req("sprd-order", [{**base, "clOrdId": "s1"}]))["data"][0]
+    assert dup["sCode"] == "51016"
+    amend = await c.req("sprd-amend-order", [{"clOrdId": "s1", "newPx": "-11", "reqId": "r"}])
+    assert amend["code"] == "0"
+    assert amend["data"] == [
+        {
+            "ordId": oid,
+            "clOrdId": "s1",
+            "reqId": "r",
+            "sCode": "0",
+            "sMsg": amend["data"][0]["sMsg"],
+        }
+    ]
+    cancel = await c.req("sprd-cancel-order", [{"ordId": oid}])
+    assert set(cancel["data"][0]) == {"ordId", "clOrdId", "sCode", "sMsg"}
+    assert cancel["data"][0]["sCode"] == "0"
+    assert (await c.req("sprd-cancel-order", [{"ordId": oid}]))["data"][0]["sCode"] == "51400"
+    assert (await c.req("sprd-amend-order", [{"ordId": oid, "newSz": "2"}]))["data"][0][
+        "sCode"
+    ] == "51503"
+
+    mkt = await c.req("sprd-order", [{**base, "ordType": "market", "px": None}])
+    assert mkt["code"] == "0"
+    await c.req("sprd-order", [base])
+    await c.req("sprd-order", [{**base, "sprdId": "ETH-USDT_ETH-USDT-SWAP"}])
+    wipe = await c.req("sprd-mass-cancel", [{"sprdId": SPREAD}])
+    assert wipe["data"] == [{"result": True}] and "inTime" not in wipe
+    states = [(o["sprdId"], o["state"]) for o in sim.orders()]
+    assert states == [
+        (SPREAD, "canceled"),
+        (SPREAD, "filled"),
+        (SPREAD, "canceled"),
+        ("ETH-USDT_ETH-USDT-SWAP", "live"),
+    ]
+    assert (await c.req("sprd-mass-cancel", [{}]))["code"] == "0"
+    assert sim.orders()[-1]["state"] == "canceled"
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "msg"),
+    [
+        ({"sprdId": None}, "50014", "Parameter sprdId can not be empty"),
+        (
+            {"sprdId": "BTC-USDT"},
+            "51001",
+            "Instrument ID, Instrument ID code or Spread ID doesn't exist.",
+        ),
+        ({"side": None}, "50014", "Parameter side can not be empty"),
+        ({"ordType": "fok"}, "51000", "Parameter ordType error"),
+        ({"sz": None}, "50014", "Parameter sz can not be empty"),
+        ({"px": None}, "50014", "Parameter px can not be empty"),
+        ({"px": "abc"}, "51000", "Parameter px error"),
+    ],
+)
+async def test_spread_order_failures(
+    session: aiohttp.ClientSession,
+    sim: OkxSimulator,
+    change: dict[str, Any],
+    code: str,
+    msg: str,
+) -> None:
+    c = await connect(session, sim.business_url)
+    a = {"sprdId": SPREAD, "side": "sell", "ordType": "post_only", "sz": "1", "px": "3"}
+    a.update(change)
+    reply = await c.req("sprd-order", [{k: v for k, v in a.items() if v is not None}])
+    assert reply["code"] == "1"
+    assert (reply["data"][0]["sCode"], reply["data"][0]["sMsg"]) == (code, msg)
+
+
+async def test_sprd_times_switch(session: aiohttp.ClientSession) -> None:
+    async with OkxSimulator(sprd_times=True) as sim:
+        c = await connect(session, sim.business_url)
+        reply = await c.req("sprd-mass-cancel", [{}])
+        assert int(reply["inTime"]) <= int(reply["outTime"])
+        p = await connect(session, sim.private_url)
+        mc = await p.req("mass-cancel", [{"instType": "OPTION", "instFamily": "BTC-USD"}])
+        assert "outTime" in mc
+        bad = await c.req("sprd-mass-cancel", [{"sprdId": "nope"}])
+        assert (bad["code"], bad["data"]) == ("51001", [])
+
+
+# -- rate limits ---------------------------------------------------------------------------
+async def test_rate_limit_item_style(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.private_url)
+    for _ in range(60):
+        assert (await c.req("order", [market(sim)]))["code"] == "0"
+    over = await c.req("order", [market(sim)])
+    assert over["code"] == "1"
+    assert (over["data"][0]["sCode"], over["data"][0]["sMsg"]) == (
+        "50011",
+        "Rate limit reached. Please refer to API documentation and throttle requests accordingly.",
+    )
+    # the limit is per instrument, and batch orders have their own budget
+    assert (await c.req("order", [market(sim, "ETH-USDT")]))["code"] == "0"
+    assert (await c.req("batch-orders", [market(sim), market(sim)]))["code"] == "0"
+    for _ in range(5):
+        await c.req("mass-cancel", [{"instType": "OPTION", "instFamily": "BTC-USD"}])
+    mc = await c.req("mass-cancel", [{"instType": "OPTION", "instFamily": "BTC-USD"}])
+    assert (mc["code"], mc["data"]) == ("50011", [])
+
+
+async def test_rate_limit_batch_item_and_top_style(session: aiohttp.ClientSession) -> None:
+    spread = {"sprdId": SPREAD, "side": "buy", "ordType": "market", "sz": "1"}
+    async with OkxSimulator() as sim:
+        c = await connect(session, sim.private_url)
+        for _ in range(15):  # 300 orders: the whole budget
+            assert (await c.req("batch-orders", [market(sim)] * 20))["code"] == "0"
+        over = await c.req("batch-orders", [market(sim), market(sim, "ETH-USDT")])
+        assert over["code"] == "2"
+        assert [i["sCode"] for i in over["data"]] == ["50011", "0"]
+    async with OkxSimulator(rate_limit_style="top") as sim:
+        c = await connect(session, sim.private_url)
+        for _ in range(15):
+            await c.req("batch-orders", [market(sim)] * 20)
+        over = await c.req("batch-orders", [market(sim, "ETH-USDT"), market(sim)])
+        assert (over["code"], over["data"]) == ("50011", [])
+        assert "Rate limit reached" in over["msg"] and "inTime" in over
+        assert len(sim.orders()) == 300  # a refused batch places nothing, not even ETH
+        assert (await c.req("batch-orders", [market(sim, "ETH-USDT")]))["code"] == "0"
+        b = await connect(session, sim.business_url)
+        for _ in range(20):
+            assert (await b.req("sprd-order", [spread]))["code"] == "0"
+        over = await b.req("sprd-order", [spread])
+        assert (over["code"], over["data"]) == ("50011", [])
+    async with OkxSimulator(rate_limits=False) as sim:
+        b = await connect(session, sim.business_url)
+        for _ in range(25):
+            assert (await b.req("sprd-order", [spread]))["code"] == "0"
+
+
+# -- faults --------------------------------------------------------------------------------
+@pytest.mark.parametrize("process", [False, True])
+async def test_drop(session: aiohttp.ClientSession, sim: OkxSimulator, process: bool) -> None:
+    c = await connect(session, sim.private_url)
+    sim.faults.drop_next("order", process=process)
+    await c.send_op("order", [limit(sim, clOrdId="lost1")])
+    msg = await c.expect_close()
+    assert msg.type is not WSMsgType.CLOSE  # no close frame: a network cut
+    assert sim.received[-1]["args"][0]["clOrdId"] == "lost1"
+    assert len(sim.orders()) == (1 if process else 0)
+    again = await connect(session, sim.private_url)
+    reply = await again.req("order", [limit(sim, clOrdId="lost1")])
+    assert reply["data"][0]["sCode"] == ("51016" if process else "0")
+
+
+async def test_swallow_and_delay_reorder_replies(
+    session: aiohttp.ClientSession, sim: OkxSimulator
+) -> None:
+    c = await connect(session, sim.private_url)
+    sim.faults.swallow_next("order")
+    sim.faults.delay_next(0.3, "cancel-order")
+    await c.send_op("order", [limit(sim, clOrdId="sw1")], id="1")
+    await c.send_op("cancel-order", [{"instId": "BTC-USDT", "clOrdId": "sw1"}], id="2")
+    await c.send_op("order", [limit(sim, clOrdId="sw2")], id="3")
+    third = await c.recv()
+    second = await c.recv()
+    assert (third["id"], second["id"]) == ("3", "2")
+    assert second["code"] == "0"  # the swallowed order existed: cancel found it
+    assert int(second["outTime"]) > int(third["outTime"])
+    assert int(second["inTime"]) < int(third["inTime"])
+    with pytest.raises(asyncio.TimeoutError):
+        await c.ws.receive(timeout=0.2)  # the swallowed reply never comes
+    assert [o["state"] for o in sim.orders()] == ["canceled", "live"]
+    assert sim.faults.injected["swallow"] == 1 and sim.faults.injected["delay"] == 1
+
+
+async def test_notice_then_close_after_grace(session: aiohttp.ClientSession) -> None:
+    async with OkxSimulator(notice_grace=0.4) as sim:
+        c = Client(await session.ws_connect(sim.private_url))
+        login = await c.login()
+        sim.send_notice()
+        notice = await c.recv()
+        assert notice == {
+            "event": "notice",
+            "code": "64008",
+            "msg": "The connection will soon be closed for a service upgrade. Please reconnect.",
+            "connId": login["connId"],
+        }
+        assert (await c.req("order", [limit(sim)]))["code"] == "0"  # replies still flow
+        msg = await c.expect_close()
+        assert (msg.type, msg.data) == (WSMsgType.CLOSE, 1001)
+        assert json.loads(sim.notice_frames("abcd0123")[0])["connId"] == "abcd0123"
+
+
+# -- REST --------------------------------------------------------------------------------------
+async def test_rest(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    async def get(path: str) -> tuple[int, dict[str, Any]]:
+        async with session.get(sim.url + path) as r:
+            return r.status, await r.json()
+
+    status, spot = await get("/api/v5/public/instruments?instType=SPOT")
+    assert status == 200 and spot["code"] == "0"
+    assert [r["instId"] for r in spot["data"]] == ["BTC-USDT", "ETH-USDT"]
+    row = spot["data"][0]
+    assert row["instIdCode"] == sim.inst_id_code("BTC-USDT")
+    for key in ["instType", "instFamily", "uly", "baseCcy", "quoteCcy", "settleCcy", "ctVal"]:
+        assert isinstance(row[key], str)
+    for key in ["lotSz", "minSz", "tickSz", "lever", "listTime", "maxMktSz", "maxLmtSz"]:
+        assert isinstance(row[key], str)
+    assert row["state"] == "live"
+    _, swap = await get("/api/v5/public/instruments?instType=SWAP&instId=ETH-USDT-SWAP")
+    assert [(r["instId"], r["ctVal"], r["settleCcy"]) for r in swap["data"]] == [
+        ("ETH-USDT-SWAP", "0.1", "USDT")
+    ]
+    _, fut = await get("/api/v5/public/instruments?instType=FUTURES")
+    assert [r["instId"] for r in fut["data"]] == ["BTC-USD-261225"]
+    status, opt = await get("/api/v5/public/instruments?instType=OPTION")
+    assert (status, opt["code"], opt["msg"]) == (
+        400,
+        "50014",
+        "Parameter instFamily can not be empty",
+    )
+    for query in ("instFamily=BTC-USD", "uly=BTC-USD"):
+        _, opt = await get(f"/api/v5/public/instruments?instType=OPTION&{query}")
+        assert [r["instId"] for r in opt["data"]] == [OPTION]
+    assert (await get("/api/v5/public/instruments"))[1]["code"] == "50014"
+    assert (await get("/api/v5/public/instruments?instType=BOND"))[1]["code"] == "51000"
+    before = sim.now_ms()
+    _, t = await get("/api/v5/public/time")
+    assert t["code"] == "0" and before <= int(t["data"][0]["ts"]) <= sim.now_ms()
+    assert await get("/api/v5/asset/currencies") == (200, {"code": "0", "msg": "", "data": []})
+
+
+def test_custom_instruments() -> None:
+    sim = OkxSimulator(
+        instruments=[
+            {"instType": "SPOT", "instId": "SOL-USDT"},
+            {"instType": "SWAP", "instId": "X"},
+        ]
+    )
+    assert sim.inst_id_code("SOL-USDT") != sim.inst_id_code("X")
+    assert sim.instrument_rows()[0]["state"] == "live"
+    with pytest.raises(ValueError):
+        OkxSimulator(instruments=[{"instType": "STOCK", "instId": "A"}])
+    with pytest.raises(KeyError):
+        sim.inst_id_code("BTC-USDT")
+
+
+# -- thread mode -------------------------------------------------------------------------------
+async def test_thread_mode_and_fill_from_another_thread(session: aiohttp.ClientSession) -> None:
+    with OkxSimulator() as sim:
+        c = await connect(session, sim.private_url)
+        oid = (await c.req("order", [limit(sim, sz="2")]))["data"][0]["ordId"]
+        part = await asyncio.to_thread(sim.fill, oid, "0.75")
+        assert (part["state"], part["fillSz"]) == ("partially_filled", "0.75")
+        done = await asyncio.to_thread(sim.fill, oid)
+        assert (done["state"], done["fillSz"]) == ("filled", "2")
+        with pytest.raises(ValueError):
+            await asyncio.to_thread(sim.fill, oid)
+        with pytest.raises(KeyError):
+            sim.fill("404")
+        reply = await c.req("cancel-order", [{"instId": "BTC-USDT", "ordId": oid}])
+        assert reply["data"][0]["sCode"] == "51400"
+        assert await asyncio.to_thread(sim.orders) == sim.orders()
+        await c.ws.close()
