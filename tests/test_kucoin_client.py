@@ -251,3 +251,15 @@ def test_constructor_options() -> None:
     assert c.config.ping_interval == 9.0
     assert "s" not in repr(c).split("accounts")[1].replace("accounts", "")
     c.close()
+
+
+async def test_time_sync_survives_clock_skew(facade_kind: str) -> None:
+    with KucoinSimulator(clock_offset_ms=40_000) as sim:
+        plain = make_kucoin(facade_kind, sim)
+        with pytest.raises(AuthenticationError) as err:
+            await plain.connect_ws_api(["spot"])
+        assert err.value.code == "400002"
+        await plain.close()
+        synced = make_kucoin(facade_kind, sim, time_sync=True)
+        assert (await synced.submit_new_spot_order(**SPOT)).code == "200000"
+        await synced.close()

@@ -554,6 +554,11 @@ class KucoinSimulator(SimulatedExchange):
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(self.path, self._handle)
+        app.router.add_get("/api/v1/timestamp", self._rest_timestamp)
+
+    async def _rest_timestamp(self, request: web.Request) -> web.Response:
+        """REST server time, ms (shifted by ``clock_offset_ms``), as KuCoin serves it."""
+        return web.json_response({"code": OK, "data": self.now_ms()})
 
     def notice_frames(self) -> list[str]:
         # KuCoin documents no notice: this is okxkc's simulation of a server-side
