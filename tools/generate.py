@@ -165,11 +165,22 @@ def render(ex: Exchange) -> str:
         "from .._facade import AsyncFacade, SyncFacade",
         f"from ._base import {ex.base}, operation",
         "from .models import (",
-        *[f"    {r}," for r in [*results, ex.response]],
+        *[f"    {r}," for r in sorted([*results, ex.response])],
         ")",
         "",
-        '__all__ = ["AsyncWebsocketAPIClient", "Num", "WebsocketAPIClient",',
-        "           " + ", ".join(f'"{item_name(op)}"' for op in ops if op.batch) + "]",
+        "__all__ = [",
+        *[
+            f'    "{n}",'
+            for n in sorted(
+                [
+                    "AsyncWebsocketAPIClient",
+                    "Num",
+                    "WebsocketAPIClient",
+                    *(item_name(op) for op in ops if op.batch),
+                ]
+            )
+        ],
+        "]",
         "",
         "#: A number sent as an exact decimal string.",
         "Num = Union[str, int, float, Decimal]",

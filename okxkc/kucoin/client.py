@@ -16,17 +16,21 @@ from .models import (
     FuturesBatchOrderItem,
     FuturesCancelAck,
     FuturesOrderAck,
+    KucoinResponse,
     MarginOrderAck,
     SpotCancelAck,
     SpotModifyAck,
     SpotOrderAck,
     SyncCancelAck,
     SyncOrderAck,
-    KucoinResponse,
 )
 
-__all__ = ["AsyncWebsocketAPIClient", "Num", "WebsocketAPIClient",
-           "FuturesMultiOrderItem"]
+__all__ = [
+    "AsyncWebsocketAPIClient",
+    "FuturesMultiOrderItem",
+    "Num",
+    "WebsocketAPIClient",
+]
 
 #: A number sent as an exact decimal string.
 Num = Union[str, int, float, Decimal]

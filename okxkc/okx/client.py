@@ -15,15 +15,21 @@ from .models import (
     AmendAck,
     CancelAck,
     MassCancelAck,
+    OkxResponse,
     OrderAck,
     SpreadAmendAck,
     SpreadCancelAck,
     SpreadOrderAck,
-    OkxResponse,
 )
 
-__all__ = ["AsyncWebsocketAPIClient", "Num", "WebsocketAPIClient",
-           "BatchOrdersItem", "BatchCancelOrdersItem", "BatchAmendOrdersItem"]
+__all__ = [
+    "AsyncWebsocketAPIClient",
+    "BatchAmendOrdersItem",
+    "BatchCancelOrdersItem",
+    "BatchOrdersItem",
+    "Num",
+    "WebsocketAPIClient",
+]
 
 #: A number sent as an exact decimal string.
 Num = Union[str, int, float, Decimal]
