@@ -158,31 +158,35 @@ async def test_login_signature_matches_the_documented_vector(
         assert abs(server_ts - int(ts) * 1000) < 5000
 
 
-NOW = str(int(time.time()))
-
-
 @pytest.mark.parametrize(
-    ("arg", "code", "msg"),
+    ("change", "code", "msg"),
     [
-        (login_arg(ts="soon"), "60004", "Invalid timestamp"),
-        (login_arg(ts="-5"), "60004", "Invalid timestamp"),
-        (login_arg(ts=str(int(time.time()) - 600)), "60006", "Timestamp request expired"),
-        (login_arg(key="nobody"), "60005", "Invalid apiKey"),
-        (login_arg(key="eea-key", secret="eea-secret"), "60032", "API key doesn't exist"),
+        ({"ts": "soon"}, "60004", "Invalid timestamp"),
+        ({"ts": "-5"}, "60004", "Invalid timestamp"),
+        ({"ts": "expired"}, "60006", "Timestamp request expired"),
+        ({"key": "nobody"}, "60005", "Invalid apiKey"),
+        ({"key": "eea-key", "secret": "eea-secret"}, "60032", "API key doesn't exist"),
         (
-            login_arg(key="demo-key", secret="demo-secret"),
+            {"key": "demo-key", "secret": "demo-secret"},
             "50101",
             "APIKey does not match current environment",
         ),
-        (login_arg(passphrase="wrong"), "60024", "Wrong passphrase"),
-        (login_arg(secret="not-the-secret"), "60007", "Invalid sign"),
-        ({**login_arg(), "sign": ""}, "60027", "Parameter sign can not be empty"),
+        ({"passphrase": "wrong"}, "60024", "Wrong passphrase"),
+        ({"secret": "not-the-secret"}, "60007", "Invalid sign"),
+        ({"sign": ""}, "60027", "Parameter sign can not be empty"),
     ],
     ids=["ts-text", "ts-negative", "expired", "key", "region", "demo", "pass", "sign", "empty"],
 )
 async def test_login_failures(
-    session: aiohttp.ClientSession, arg: dict[str, Any], code: str, msg: str
+    session: aiohttp.ClientSession, change: dict[str, str], code: str, msg: str
 ) -> None:
+    change = dict(change)
+    if change.get("ts") == "expired":
+        change["ts"] = str(int(time.time()) - 600)
+    sign_override = change.pop("sign", None)
+    arg = login_arg(**change)  # built now: a stale timestamp would mask the intended error
+    if sign_override is not None:
+        arg["sign"] = sign_override
     creds = [
         OkxCredential(KEY, SECRET, PASS),
         OkxCredential("eea-key", "eea-secret", PASS, region="EEA"),
@@ -1028,3 +1032,19 @@ async def test_thread_mode_and_fill_from_another_thread(session: aiohttp.ClientS
         assert reply["data"][0]["sCode"] == "51400"
         assert await asyncio.to_thread(sim.orders) == sim.orders()
         await c.ws.close()
+
+
+async def test_keep_closed_bounds_history_not_behaviour(session: aiohttp.ClientSession) -> None:
+    async with OkxSimulator(keep_closed=2) as sim:
+        c = await connect(session, sim.private_url)
+        live = (await c.req("order", [limit(sim, clOrdId="keep")]))["data"][0]["ordId"]
+        first = (await c.req("order", [market(sim, clOrdId="old")]))["data"][0]["ordId"]
+        for _ in range(3):
+            await c.req("order", [market(sim)])
+        assert [o["state"] for o in sim.orders()] == ["live", "filled", "filled"]
+        assert sim.find_order(ord_id=first) is None
+        assert sim.find_order(cl_ord_id="keep", api_key=KEY)["ordId"] == live  # type: ignore[index]
+        gone = await c.req("cancel-order", [{"instId": "BTC-USDT", "ordId": first}])
+        assert gone["data"][0]["sCode"] == "51400"
+        with pytest.raises(KeyError):
+            sim.orders("no-such-key")

@@ -22,7 +22,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -65,6 +65,7 @@ _POS_SIDES = frozenset({"net", "long", "short"})
 _SPRD_TYPES = frozenset({"market", "limit", "post_only", "ioc"})
 _SPRD_IMMEDIATE = frozenset({"market", "ioc"})
 _PENDING = frozenset({"live", "partially_filled"})
+_CANON = {v: v for v in _ORDER_TYPES | _TD_MODES | _SIDES | _POS_SIDES}
 _INST_TYPES = frozenset({"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"})
 _REGIONS = frozenset({"prod", "EEA", "US"})
 
@@ -572,13 +573,14 @@ def _fail_sprd_cancel(a: dict[str, Any], now: int, code: str, msg: str) -> dict[
 
 if hasattr(web.WebSocketResponse, "send_frame"):  # aiohttp >= 3.11: no str round trip
 
-    async def _send(ws: web.WebSocketResponse, payload: bytes) -> None:
-        await ws.send_frame(payload, WSMsgType.TEXT)
+    def _send(ws: web.WebSocketResponse, payload: bytes) -> Awaitable[None]:
+        # Returns the writer's awaitable itself: no extra coroutine frame per reply.
+        return ws.send_frame(payload, WSMsgType.TEXT)
 
 else:  # pragma: no cover - older aiohttp
 
-    async def _send(ws: web.WebSocketResponse, payload: bytes) -> None:
-        await ws.send_str(payload.decode())
+    def _send(ws: web.WebSocketResponse, payload: bytes) -> Awaitable[None]:
+        return ws.send_str(payload.decode())
 
 
 class OkxSimulator(SimulatedExchange):
@@ -587,6 +589,27 @@ class OkxSimulator(SimulatedExchange):
     Start it with ``async with OkxSimulator() as sim:`` or, from blocking code,
     ``with OkxSimulator() as sim:`` (own thread). Connect to ``sim.private_url``,
     ``sim.business_url`` or ``sim.public_url`` and log in with one of ``credentials``.
+
+    Arguments (keyword-only; the switches model behaviour ``protocol/okx.md`` leaves open):
+
+    - ``credentials``: accepted keys (default one ``OkxCredential("okxkc-test-key",
+      "okxkc-test-secret", "okxkc-test-pass")``); ``region`` and ``demo`` say which
+      environment this server is, so a key of another one fails like on OKX.
+    - ``instruments``: instrument rows (``instType`` and ``instId`` required, the rest
+      defaulted, ``instIdCode`` assigned if absent); ``spreads``: spread ids.
+    - ``host``, ``port`` (0: any free port), ``clock_offset_ms`` (server clock skew),
+      ``record`` (keep every trading request in ``received``).
+    - ``idle_timeout``: seconds without an inbound frame before close 4004.
+    - ``login_window_s``: allowed distance of the login timestamp from server time.
+    - ``require_inst_id_code``: refuse ``instId``-only items (50014), as production does.
+    - ``rate_limits``, ``rate_limit_style`` ("item": 50011 in the item; "top": top-level).
+    - ``close_on_login_failure``: close 4001 after a login error.
+    - ``reject_relogin``: 60031 on a second login on one socket.
+    - ``sprd_times``: add ``inTime``/``outTime`` to ``sprd-*`` and ``mass-cancel`` replies.
+    - ``notice_grace``: seconds between :meth:`send_notice` and the server closing.
+    - ``before_login_style``: "response" (``{id, op, code: "60011"}``) or "event".
+    - ``keep_closed``: filled/canceled orders kept per account for :meth:`orders`;
+      older ones are forgotten (a cancel of them gets 51400 either way).
     """
 
     name = "okx"
@@ -627,6 +650,8 @@ class OkxSimulator(SimulatedExchange):
         )
         if not self.credentials:
             raise ValueError("at least one credential is needed")
+        if keep_closed < 0:
+            raise ValueError("keep_closed must be >= 0")
         self.region = region
         self.demo = demo
         self.idle_timeout = idle_timeout
@@ -1056,11 +1081,10 @@ class OkxSimulator(SimulatedExchange):
                 )
             return False
         args = env.get("args")
-        if (
-            type(args) is not list
-            or not args
-            or (len(args) != 1 if spec.single else len(args) > 20)
-            or any(type(a) is not dict for a in args)
+        if type(args) is not list or not (
+            (len(args) == 1 and type(args[0]) is dict)
+            if spec.single
+            else (0 < len(args) <= 20 and all(type(a) is dict for a in args))
         ):
             await self._send_obj(
                 conn, {"id": rid, "op": op, "code": "60013", "msg": "Invalid args", "data": []}
@@ -1239,6 +1263,16 @@ class OkxSimulator(SimulatedExchange):
             else:
                 allowed = [lim.try_take(k) for k in keys]
 
+        if allowed is None and len(args) == 1:  # the hot path: one item, no limiter verdicts
+            a = args[0]
+            try:
+                item = run(acct_key, acct, a, now, None)
+                code = "0"
+            except _Reject as r:
+                item = fail(a, now, r.code, r.msg)
+                code = "1"
+            return _reply(rid, op, code, [item], t_in)
+
         batch_cl: set[str] | None = set() if len(args) > 1 else None
         items = []
         ok = 0
@@ -1298,13 +1332,27 @@ class OkxSimulator(SimulatedExchange):
         self, acct_key: str, acct: _Account, a: dict[str, Any], now: int, batch_cl: set[str] | None
     ) -> dict[str, Any]:
         inst = self._resolve(a)
-        td = _enum(a, "tdMode", _TD_MODES)
-        side = _enum(a, "side", _SIDES)
-        ot = _enum(a, "ordType", _ORDER_TYPES)
-        sz = _size(a, "sz")
+        g = a.get
+        td: Any = g("tdMode")
+        side: Any = g("side")
+        ot: Any = g("ordType")
+        sz: Any = g("sz")
+        # Fast path for a valid order: canonical strings (one shared object per value keeps
+        # a million resting orders smaller); otherwise the validators name the bad field.
+        try:
+            td, side, ot = _CANON[td], _CANON[side], _CANON[ot]
+            common = td in _TD_MODES and side in _SIDES and ot in _ORDER_TYPES
+        except (KeyError, TypeError):  # unknown or unhashable
+            common = False
+        if not common:
+            td = _enum(a, "tdMode", _TD_MODES)
+            side = _enum(a, "side", _SIDES)
+            ot = _enum(a, "ordType", _ORDER_TYPES)
+        if not _is_pos(sz):
+            _size(a, "sz")
         px = ""
         if ot in _PX_TYPES:
-            v: Any = a.get("px")
+            v: Any = g("px")
             if _present(v):
                 if not _is_pos(v):
                     raise _Reject("51000", "Parameter px error")
@@ -1314,11 +1362,19 @@ class OkxSimulator(SimulatedExchange):
                 and (_present(a.get("pxUsd")) or _present(a.get("pxVol")))
             ):
                 raise _Reject("50014", "Parameter px can not be empty")
-        pos = a.get("posSide")
-        if _present(pos) and (type(pos) is not str or pos not in _POS_SIDES):
+        pos = g("posSide")
+        if pos is not None and pos != "" and (type(pos) is not str or pos not in _POS_SIDES):
             raise _Reject("51000", "Parameter posSide error")
-        cl = _alnum(a, "clOrdId", 32)
-        tag = _alnum(a, "tag", 16)
+        cl = g("clOrdId")
+        if cl is None or cl == "":
+            cl = ""
+        elif type(cl) is not str or len(cl) > 32 or not (cl.isascii() and cl.isalnum()):
+            raise _Reject("51000", "Parameter clOrdId error")
+        tag = g("tag")
+        if tag is None or tag == "":
+            tag = ""
+        elif type(tag) is not str or len(tag) > 16 or not (tag.isascii() and tag.isalnum()):
+            raise _Reject("51000", "Parameter tag error")
         if self._locks and inst.inst_type == "OPTION":
             until = self._locks.get((acct_key, inst.family))
             if until is not None and now < until:
