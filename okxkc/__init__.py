@@ -10,7 +10,8 @@ imported on first use so ``import okxkc`` stays cheap.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from ._version import __version__
 from .errors import (
@@ -42,7 +43,10 @@ __all__ = [
     "RequestTimeoutError",
     "ValidationError",
     "__version__",
+    "run",
 ]
+
+T = TypeVar("T")
 
 _LAZY = {
     "OkxWebsocketAPIClient": ("okxkc.okx", "WebsocketAPIClient"),
@@ -50,6 +54,20 @@ _LAZY = {
     "KucoinWebsocketAPIClient": ("okxkc.kucoin", "WebsocketAPIClient"),
     "AsyncKucoinWebsocketAPIClient": ("okxkc.kucoin", "AsyncWebsocketAPIClient"),
 }
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run an asyncio app's main coroutine on okxkc's engine loop (engine-loop mode).
+
+    Blocks the calling thread until ``main`` returns and gives back its result. Awaits
+    of ``AsyncWebsocketAPIClient`` methods inside it need no thread hop, the fastest
+    way to trade from Python. The trade-off: the app now shares the loop with the
+    sockets, so it must never block it (no ``time.sleep``, no blocking I/O, no long
+    CPU work); and blocking ``WebsocketAPIClient`` calls cannot be made there.
+    """
+    from ._engine.loop import engine
+
+    return engine.run_sync(main, "okxkc.run")
 
 
 def __getattr__(name: str) -> Any:
