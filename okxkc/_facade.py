@@ -8,6 +8,7 @@ Validation runs in the caller's thread, before anything reaches the engine.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -17,11 +18,16 @@ from ._engine.loop import engine
 from ._engine.protocol import Adapter
 from ._ops import Operation, check_extra_names, validate_batch, validate_item
 from .config import CommonOptions
-from .errors import ValidationError
+from .errors import ClientClosedError, ValidationError
 
 __all__ = ["AsyncFacade", "FacadeBase", "SyncFacade"]
 
 T = TypeVar("T")
+
+# Bounds of a call's ``timeout`` (seconds) and ``exp_time`` (ms): finite, and far
+# beyond anything useful, so a typo fails loudly instead of waiting for ages.
+MAX_TIMEOUT = 86_400.0
+MAX_EXP_TIME_MS = 86_400_000
 
 _LIFECYCLE = (
     "open",
@@ -35,14 +41,25 @@ _LIFECYCLE = (
 )
 
 
+def _show_number(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return "an integer of more than 64 bits"  # repr() of a huge int is slow or refused
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return type(value).__name__
+
+
 def _attach_logging(emitter: EventEmitter, logger: logging.Logger) -> None:
     def log(payload: dict[str, Any]) -> None:
         event = payload.get("event")
-        level = (
-            logging.WARNING
-            if event in ("reconnect", "exception", "late_response", "notice")
-            else logging.INFO
-        )
+        if payload.get("isWSAPIResponse"):
+            # A refusal or late reply the caller also receives (exception / event):
+            # worth a line in a log file, not a warning on stderr.
+            level = logging.INFO
+        elif event in ("reconnect", "exception", "late_response", "notice"):
+            level = logging.WARNING
+        else:
+            level = logging.INFO
         fields = " ".join(f"{k}={v}" for k, v in payload.items() if k not in ("event", "exchange"))
         logger.log(level, "%s %s %s", payload.get("exchange"), event, fields)
 
@@ -69,6 +86,8 @@ class FacadeBase:
             _attach_logging(self._emitter, self._logger)
         self._core = ClientCore(adapter, accounts, config, self._emitter)
         self._api_keys = [a.api_key for a in accounts]
+        # The process that owns this client's sockets (see _check_process).
+        self._pid = os.getpid()
 
     # -- public helpers ----------------------------------------------------------------
     def get_ws_client(self) -> EventEmitter:
@@ -88,6 +107,16 @@ class FacadeBase:
         return f"<okxkc.{self._exchange}.{type(self).__name__} accounts=[{keys}]>"
 
     # -- argument handling -------------------------------------------------------------
+    def _check_process(self) -> None:
+        # After fork() the child shares the parent's sockets: a request written there
+        # would interleave with the parent's frames and its reply could be read by
+        # either process. The child must make its own client.
+        if os.getpid() != self._pid:
+            raise ClientClosedError(
+                "this client was created in the parent process before fork(); "
+                "create a new client in the child"
+            )
+
     def _account_index(self, account: int | str | None) -> int:
         if account is None:
             return 0
@@ -97,7 +126,8 @@ class FacadeBase:
             if 0 <= account < len(self._api_keys):
                 return account
             raise ValidationError(
-                "account", f"index {account} out of range (have {len(self._api_keys)})"
+                "account",
+                f"index {_show_number(account)} out of range (have {len(self._api_keys)})",
             )
         try:
             return self._api_keys.index(account)
@@ -107,11 +137,33 @@ class FacadeBase:
     def _timeout(self, timeout: float | None) -> float:
         if timeout is None:
             return self._config.request_timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
             raise ValidationError(
-                "timeout", f"must be a positive number of seconds, got {timeout!r}"
+                "timeout", f"must be a positive number of seconds, got {type(timeout).__name__}"
+            )
+        # Chained comparison refuses NaN too; float() of a huge int would overflow.
+        if not 0 < timeout <= MAX_TIMEOUT:
+            raise ValidationError(
+                "timeout",
+                f"must be a positive number of seconds, at most {MAX_TIMEOUT:g}; "
+                f"got {_show_number(timeout)}",
             )
         return float(timeout)
+
+    @staticmethod
+    def _check_exp_time(exp_time: Any) -> None:
+        if exp_time is None:
+            return
+        if (
+            isinstance(exp_time, bool)
+            or not isinstance(exp_time, int)
+            or not 0 < exp_time <= MAX_EXP_TIME_MS
+        ):
+            raise ValidationError(
+                "exp_time",
+                f"must be a positive whole number of milliseconds, at most {MAX_EXP_TIME_MS}; "
+                f"got {_show_number(exp_time)}",
+            )
 
     def _ws_key_for(self, op: Operation) -> str:
         return op.ws_key
@@ -135,8 +187,10 @@ class FacadeBase:
         timeout: float | None,
         exp_time: int | None,
     ) -> tuple[int, RequestMeta]:
+        self._check_process()
         idx = self._account_index(account)
         t = self._timeout(timeout)
+        self._check_exp_time(exp_time)
         if op.batch:
             items = validate_batch(op, params)
         else:
@@ -161,6 +215,7 @@ class FacadeBase:
         timeout: float | None,
         extras: Any,
     ) -> tuple[int, RequestMeta]:
+        self._check_process()
         if not isinstance(op, str) or not op:
             raise ValidationError("op", "must be a non-empty string")
         key = self._normalize_ws_key(ws_key)
@@ -233,11 +288,14 @@ class SyncFacade(FacadeBase):
 
         Also clears a past login rejection and tries again.
         """
+        self._check_process()
         pairs = self._pairs(ws_keys, account)
         engine.run_sync(self._core.connect(pairs, self._timeout(timeout)), "connect_ws_api")
 
     def close(self) -> None:
         """Close every socket; requests in flight fail with ``ClientClosedError``."""
+        if os.getpid() != self._pid:
+            return  # a forked child: the sockets are the parent's to close
         if engine.in_engine_thread():
             engine.loop.create_task(self._core.close())
             return
@@ -287,11 +345,14 @@ class AsyncFacade(FacadeBase):
         timeout: float | None = None,
     ) -> None:
         """Open and authenticate the sockets now (also clears a past login rejection)."""
+        self._check_process()
         pairs = self._pairs(ws_keys, account)
         await engine.run_async(self._core.connect(pairs, self._timeout(timeout)))
 
     async def close(self) -> None:
         """Close every socket; requests in flight fail with ``ClientClosedError``."""
+        if os.getpid() != self._pid:
+            return  # a forked child: the sockets are the parent's to close
         await engine.run_async(self._core.close())
 
     async def __aenter__(self: T) -> T:

@@ -12,22 +12,41 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from .errors import ValidationError
 
-__all__ = ["Operation", "Param", "decimal_text", "validate_batch", "validate_item"]
+__all__ = [
+    "MAX_DECIMAL_LEN",
+    "Operation",
+    "Param",
+    "check_extra_names",
+    "decimal_text",
+    "validate_batch",
+    "validate_item",
+]
 
-_DEC = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
+# ASCII only: ``\d`` would let "٣" or "²" through as a "decimal".
+_DEC = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
+_INT = re.compile(r"[+-]?[0-9]{1,19}")
+# A decimal string longer than this is refused (no price or size is that long, and it
+# bounds the work ``format(Decimal("1e999999999"), "f")`` would otherwise do).
+MAX_DECIMAL_LEN = 100
+# Integers are sent as JSON numbers: both exchanges read them as signed 64-bit.
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+# Nesting allowed inside ``list`` / ``obj`` fields and ``extra_params`` values.
+_MAX_DEPTH = 8
 
 
 @dataclass(frozen=True)
 class Param:
     """One request field, named exactly as the exchange names it.
 
-    kind: ``str`` | ``dec`` (number sent as an exact decimal string) | ``int`` |
-    ``bool`` | ``list`` (list of objects, passed through) | ``obj`` (object).
+    kind: ``str`` | ``dec`` (number sent as an exact decimal string) | ``int`` (signed
+    64-bit) | ``bool`` | ``list`` (list of objects) | ``strlist`` (list of strings) |
+    ``obj`` (object). ``list`` and ``obj`` contents are free-form but must be JSON:
+    string keys, no cycles, floats and Decimals sent as decimal strings.
     """
 
     name: str
@@ -69,19 +88,56 @@ class Operation:
         object.__setattr__(self, "fields", {p.name: p for p in self.params})
 
 
+def _show(value: Any) -> str:
+    """A short repr for messages: a megabyte of user input must not become the message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_text(value: str, name: str) -> None:
+    # A lone surrogate is a valid ``str`` but cannot be sent as UTF-8 JSON.
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(name, "must be valid Unicode text (no lone surrogates)") from None
+
+
+def _decimal_str(value: str, name: str) -> str:
+    text = value.strip()
+    m = _DEC.fullmatch(text) if len(text) <= MAX_DECIMAL_LEN + 1 else None
+    if m is None or not (m.group(2) or m.group(3)):
+        if m is None and len(text) > MAX_DECIMAL_LEN + 1 and _DEC.fullmatch(text[:64]):
+            raise ValidationError(name, f"is too long ({len(text)} characters)")
+        raise ValidationError(name, f"must be a decimal number, got {_show(value)}")
+    sign, whole, frac = m.groups()
+    # The exchanges' grammar is -?digits(.digits)?: "1." -> "1", ".5" -> "0.5", "+2" -> "2".
+    out = ("-" if sign == "-" else "") + (whole or "0")
+    return out + "." + frac if frac else out
+
+
 def decimal_text(value: Any, name: str, positive: bool = False) -> str:
-    """``value`` as an exact decimal string: never scientific notation, never a bool."""
+    """``value`` as an exact decimal string: never scientific notation, never a bool.
+
+    Accepts ``str`` (ASCII digits), ``int``, ``Decimal`` and ``float`` (by its shortest
+    repr); the result matches ``-?[0-9]+(\\.[0-9]+)?`` and is at most
+    :data:`MAX_DECIMAL_LEN` characters long.
+    """
     if isinstance(value, str):
-        text = value.strip()
-        if not _DEC.fullmatch(text):
-            raise ValidationError(name, f"must be a decimal number, got {value!r}")
+        text = _decimal_str(value, name)
     elif isinstance(value, bool):
         raise ValidationError(name, f"must be a decimal number, got {value!r}")
     elif isinstance(value, int):
-        text = str(value)
+        # Checked before str(): str() of a huge int is slow or refused by Python.
+        if value.bit_length() > 3 * MAX_DECIMAL_LEN:
+            raise ValidationError(name, "is out of range")
+        text = str(int(value))
     elif isinstance(value, Decimal):
         if not value.is_finite():
             raise ValidationError(name, f"must be a finite number, got {value!r}")
+        # Checked before format(): Decimal("1e999999999") would be a gigabyte of zeros.
+        if value and not -MAX_DECIMAL_LEN < value.adjusted() < MAX_DECIMAL_LEN:
+            raise ValidationError(name, f"is out of range, got {_show(value)}")
         text = format(value, "f")
     elif isinstance(value, float):
         if not math.isfinite(value):
@@ -92,13 +148,63 @@ def decimal_text(value: Any, name: str, positive: bool = False) -> str:
         raise ValidationError(
             name, f"must be a number (str, int, Decimal or float), got {type(value).__name__}"
         )
-    if positive:
-        try:
-            if Decimal(text) <= 0:
-                raise ValidationError(name, f"must be greater than 0, got {value!r}")
-        except InvalidOperation:  # pragma: no cover - the regex already checked
-            raise ValidationError(name, f"must be a decimal number, got {value!r}") from None
+    if len(text) > MAX_DECIMAL_LEN:
+        raise ValidationError(name, f"is out of range ({len(text)} digits), got {_show(value)}")
+    if positive and Decimal(text) <= 0:
+        raise ValidationError(name, f"must be greater than 0, got {_show(value)}")
     return text
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise ValidationError(name, f"must be an integer, got {value!r}")
+    if isinstance(value, int):
+        n = int(value)
+    elif isinstance(value, str) and _INT.fullmatch(value.strip()):
+        n = int(value.strip())
+    else:
+        raise ValidationError(name, f"must be an integer, got {_show(value)}")
+    if not _INT_MIN <= n <= _INT_MAX:
+        raise ValidationError(name, "is out of range (a signed 64-bit integer)")
+    return n
+
+
+def _json_value(value: Any, name: str, path: str, depth: int) -> Any:
+    """A JSON-ready copy of free-form input; numbers other than ints become decimal strings."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        _check_text(value, name)
+        return value
+    try:
+        if isinstance(value, int):
+            return _int(value, name)
+        if isinstance(value, (float, Decimal)):
+            return decimal_text(value, name)
+    except ValidationError as exc:
+        raise ValidationError(name, f"{path or 'value'} {exc.reason}") from None
+    if depth >= _MAX_DEPTH:
+        raise ValidationError(name, f"is nested more than {_MAX_DEPTH} levels deep")
+    if isinstance(value, Mapping):
+        return _json_object(value, name, path, depth + 1)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(x, name, f"{path}[{i}]", depth + 1) for i, x in enumerate(value)]
+    raise ValidationError(
+        name, f"{path or 'value'} has type {type(value).__name__}, which cannot be sent as JSON"
+    )
+
+
+def _json_object(value: Mapping[Any, Any], name: str, path: str, depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise ValidationError(
+                name, f"{path or 'object'} has a key that is not a string: {key!r}"
+            )
+        _check_text(key, name)
+        if item is not None:  # as at the top level, None counts as absent
+            out[key] = _json_value(item, name, f"{path}.{key}" if path else key, depth)
+    return out
 
 
 _patterns: dict[str, re.Pattern[str]] = {}
@@ -111,7 +217,9 @@ def _check(p: Param, value: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise ValidationError(name, f"must be a string, got {type(value).__name__}")
         if p.choices and value not in p.choices:
-            raise ValidationError(name, f"must be one of {', '.join(p.choices)}; got {value!r}")
+            raise ValidationError(
+                name, f"must be one of {', '.join(p.choices)}; got {_show(value)}"
+            )
         if p.max_len is not None and len(value) > p.max_len:
             raise ValidationError(name, f"must be at most {p.max_len} characters, got {len(value)}")
         if p.pattern is not None:
@@ -120,39 +228,36 @@ def _check(p: Param, value: Any, where: str) -> Any:
                 rx = _patterns[p.pattern] = re.compile(p.pattern)
             if not rx.fullmatch(value):
                 raise ValidationError(
-                    name, f"{p.pattern_text or 'has an invalid format'}; got {value!r}"
+                    name, f"{p.pattern_text or 'has an invalid format'}; got {_show(value)}"
                 )
         if p.required and not value:
             raise ValidationError(name, "must not be empty")
+        _check_text(value, name)
         return value
     if kind == "dec":
         return decimal_text(value, name, p.positive)
     if kind == "int":
-        if isinstance(value, bool):
-            raise ValidationError(name, f"must be an integer, got {value!r}")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
-        raise ValidationError(name, f"must be an integer, got {value!r}")
+        return _int(value, name)
     if kind == "bool":
-        if isinstance(value, bool):
+        if value is True or value is False:
             return value
-        if value in ("true", "false"):
+        if isinstance(value, str) and value in ("true", "false"):
             return value == "true"
-        raise ValidationError(name, f"must be a bool, got {value!r}")
+        raise ValidationError(name, f"must be a bool, got {_show(value)}")
     if kind == "list":
         if not isinstance(value, (list, tuple)) or not all(isinstance(x, Mapping) for x in value):
             raise ValidationError(name, "must be a list of objects")
-        return [dict(x) for x in value]
+        return [_json_object(x, name, f"[{i}]", 1) for i, x in enumerate(value)]
     if kind == "strlist":
         if not isinstance(value, (list, tuple)) or not all(isinstance(x, str) for x in value):
             raise ValidationError(name, "must be a list of strings")
+        for x in value:
+            _check_text(x, name)
         return list(value)
     if kind == "obj":
         if not isinstance(value, Mapping):
             raise ValidationError(name, "must be an object")
-        return dict(value)
+        return _json_object(value, name, "", 1)
     raise AssertionError(f"unknown kind {kind}")  # pragma: no cover
 
 
@@ -162,18 +267,36 @@ def validate_item(
     where: str = "",
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Check and normalise one item's fields; ``None`` values count as absent."""
+    """Check and normalise one item's fields; ``None`` values count as absent.
+
+    ``extra`` (``extra_params``) adds fields the table does not list, passed on as
+    JSON; a listed field given there is checked like an argument.
+    """
     fields = op.fields
     out: dict[str, Any] = {}
     for key, value in params.items():
         if value is None:
             continue
+        if not isinstance(key, str) or not key:
+            raise ValidationError(
+                where[:-1] or "params", f"field names must be non-empty strings, got {_show(key)}"
+            )
         p = fields.get(key)
         if p is None:
-            raise ValidationError(
-                where + key, f"is not a field of {op.op}; pass unlisted fields in extra_params"
-            )
+            hint = "" if op.batch else "; pass unlisted fields in extra_params"
+            raise ValidationError(where + key, f"is not a field of {op.op}{hint}")
         out[key] = _check(p, value, where)
+    if extra:
+        for key, value in extra.items():
+            if key in out:
+                raise ValidationError(where + key, "given both as an argument and in extra_params")
+            if value is None:
+                continue
+            p = fields.get(key)
+            if p is not None:
+                out[key] = _check(p, value, where)
+            else:
+                out[key] = _json_value(value, f"extra_params[{key!r}]", "", 0)
     for p in op.params:
         if p.required and p.name not in out:
             raise ValidationError(where + p.name, f"is required by {op.op}")
@@ -189,17 +312,12 @@ def validate_item(
         if key in out and (not values or out[key] in values) and not any(n in out for n in needed):
             when = f"{key} is given" if not values else f"{key} is {out[key]!r}"
             raise ValidationError(where + needed[0], f"is required when {when}")
-    if extra:
-        for key, value in extra.items():
-            if key in out:
-                raise ValidationError(where + key, "given both as an argument and in extra_params")
-            out[key] = value
     return out
 
 
 def validate_batch(op: Operation, items: Any) -> list[dict[str, Any]]:
     name = op.collection
-    if isinstance(items, Mapping) or not isinstance(items, Sequence) or isinstance(items, str):
+    if isinstance(items, (Mapping, str, bytes, bytearray)) or not isinstance(items, Sequence):
         raise ValidationError(name, "must be a list of order objects")
     if not items:
         raise ValidationError(name, "must hold at least one item")
@@ -222,4 +340,7 @@ def check_extra_names(extra: Mapping[str, Any] | None) -> None:
         raise ValidationError("extra_params", "must be a dict")
     for key in extra:
         if not isinstance(key, str) or not key:
-            raise ValidationError("extra_params", f"keys must be non-empty strings, got {key!r}")
+            raise ValidationError(
+                "extra_params", f"keys must be non-empty strings, got {_show(key)}"
+            )
+        _check_text(key, "extra_params")

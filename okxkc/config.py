@@ -116,6 +116,15 @@ class CommonOptions:
     logger: logging.Logger | None = None
 
 
+def _exp_time(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 86_400_000:
+        raise ValidationError(
+            "exp_time", f"must be a whole number of milliseconds in 1..86400000, got {value!r}"
+        )
+
+
 def _market(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
     if value not in ("prod", "EEA", "US"):
         raise ValidationError("market", f"must be 'prod', 'EEA' or 'US', got {value!r}")
@@ -139,7 +148,7 @@ class OkxConfig(CommonOptions):
     market: str = attrs.field(default="prod", converter=_norm_market, validator=_market)
     demo_trading: bool = False
     #: Default request expiry for place/amend calls, in ms from the moment of sending.
-    exp_time: int | None = None
+    exp_time: int | None = attrs.field(default=None, validator=_exp_time)
     #: Resolve ``instId`` to ``instIdCode`` from the public instruments endpoint.
     resolve_instrument_codes: bool = True
 

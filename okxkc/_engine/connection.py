@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -24,6 +25,7 @@ from ..errors import (
     ConnectionLostError,
     ExchangeError,
     RequestTimeoutError,
+    ValidationError,
 )
 from .correlator import Correlator, Pending
 from .protocol import Incoming, Kind
@@ -83,6 +85,7 @@ class Connection:
         self._ready: asyncio.Future[_Socket] | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._upgrading = False
         self._gen = 0
         self._ever_open = False
@@ -97,29 +100,40 @@ class Connection:
         return self._sock is not None
 
     async def request(self, meta: RequestMeta, deadline: float) -> Any:
+        """Send one request and wait for its reply until ``deadline`` (``time.monotonic()``)."""
         sock = self._sock
-        if sock is None:
-            sock = await self._wait_ready(meta, deadline)
+        while sock is None or not _writable(sock.ws):
+            if sock is not None:
+                # The server closed it and the reader has not seen that yet: this
+                # request was not written, so it may wait for the next socket.
+                self._mark_lost(sock)
+            await self._wait_ready(meta, deadline)
+            # Whatever became ready, send on the socket that is current now.
+            sock = self._sock
         core = self.core
         rid = core.next_id()
-        entry = self.correlator.add(rid, meta, sock.gen, deadline, self._timeout_error)
         try:
             frame = core.adapter.encode(rid, meta.op, meta.args, meta.extras)
-            if _log.isEnabledFor(logging.DEBUG):
-                _log.debug("send %s %s: %s", self.ws_key, meta.op, frame.decode())
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValidationError("params", f"cannot be encoded for {meta.op}: {exc}") from None
+        entry = self.correlator.add(rid, meta, sock.gen, deadline, self._timeout_error)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("send %s %s: %s", self.ws_key, meta.op, frame.decode())
+        # Without compression send_frame writes the frame synchronously before its first
+        # await (flow control): from here on the request may be on the wire, so a
+        # timeout, a cancel or an error while draining is "outcome unknown", never
+        # "not sent".
+        entry.sent = True
+        try:
             await sock.ws.send_frame(frame, _TEXT)
-            entry.sent = True
         except asyncio.CancelledError:
             self.correlator.abandon(entry)
             raise
         except Exception as exc:
-            self.correlator.pop(rid)
-            raise ConnectionLostError(
-                f"{meta.op} could not be written to the {self.ws_key} socket ({exc!r}); "
-                "it was not sent",
-                ws_key=self.ws_key,
-                op=meta.op,
-            ) from exc
+            # A failed write means a broken socket: cut it, and the reader fails every
+            # request in flight on it (this one too) with ConnectionLostError.
+            _log.info("write on the %s socket failed (%r): closing it", self.ws_key, exc)
+            self._abort(sock)
         try:
             return await entry.future
         except asyncio.CancelledError:
@@ -141,6 +155,9 @@ class Connection:
         sup = self._supervisor
         if sup is not None:
             sup.cancel()
+        tasks = list(self._tasks)
+        for t in tasks:
+            t.cancel()
         socks = ([self._sock] if self._sock else []) + list(self._draining)
         self._sock = None
         self._draining.clear()
@@ -154,12 +171,29 @@ class Connection:
             self._ready.exception()  # mark retrieved
         for s in socks:
             await self._close_socket(s, 1000)
+        # Nothing of this connection may outlive close(): supervisor, handover and
+        # closing tasks, readers and heartbeats.
+        waits: list[asyncio.Future[Any]] = [*tasks]
         if sup is not None:
-            try:
-                await sup
-            except (asyncio.CancelledError, Exception):
-                pass
+            waits.append(sup)
+        for s in socks:
+            for job in (s.reader, s.heartbeat):
+                if job is not None:
+                    waits.append(job)
+        if waits:
+            finished, stuck = await asyncio.wait(waits, timeout=3.0)
+            for fut in stuck:
+                fut.cancel()
+            for fut in finished:
+                if not fut.cancelled():
+                    fut.exception()  # retrieved: a failure here is already logged
         self.core.emit("close", {"wsKey": self.ws_key, "account": self.account_index})
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a background step of this connection; close() cancels and awaits it."""
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- readiness -------------------------------------------------------------------
     def _ensure_supervisor(self) -> None:
@@ -178,21 +212,25 @@ class Connection:
         self._ensure_supervisor()
         ready = self._ready
         assert ready is not None
-        remaining = deadline - self.loop.time()
-        try:
+        while True:
+            # A coarse loop clock may wake wait_for a little early: only the monotonic
+            # deadline counts.
+            remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise asyncio.TimeoutError
-            return await asyncio.wait_for(asyncio.shield(ready), remaining)
-        except asyncio.TimeoutError:
-            op = meta.op if meta is not None else "connect"
-            last = f" (last error: {self.last_error!r})" if self.last_error else ""
-            raise RequestTimeoutError(
-                f"{op} was not sent: no authenticated {self.ws_key} connection within the "
-                f"deadline{last}",
-                sent=False,
-                ws_key=self.ws_key,
-                op=op,
-            ) from None
+                break
+            try:
+                return await asyncio.wait_for(asyncio.shield(ready), remaining)
+            except asyncio.TimeoutError:
+                continue
+        op = meta.op if meta is not None else "connect"
+        last = f" (last error: {self.last_error!r})" if self.last_error else ""
+        raise RequestTimeoutError(
+            f"{op} was not sent: no authenticated {self.ws_key} connection within the "
+            f"deadline{last}",
+            sent=False,
+            ws_key=self.ws_key,
+            op=op,
+        )
 
     # -- the supervisor: connect, wait for loss, reconnect ----------------------------
     async def _supervise(self) -> None:
@@ -274,8 +312,14 @@ class Connection:
                 ) from None
             raise _TransientError(f"handshake failed: HTTP {exc.status}") from None
         except (aiohttp.ClientError, OSError) as exc:
+            # Only the exception's type and OS error: some aiohttp errors quote the full
+            # URL, whose query carries signatures (KuCoin).
+            errno = getattr(exc, "errno", None) or getattr(
+                getattr(exc, "os_error", None), "errno", None
+            )
+            detail = type(exc).__name__ + (f" (errno {errno})" if errno else "")
             raise _TransientError(
-                f"cannot connect to {adapter.public_url(self.ws_key)}: {exc!r}"
+                f"cannot connect to {adapter.public_url(self.ws_key)}: {detail}"
             ) from None
         self.connects += 1
         self._gen += 1
@@ -384,20 +428,18 @@ class Connection:
                 self._unmatched(inc, rid)
             else:
                 self._settle(entry, inc)
-            if sock.draining and self.correlator.count(sock.gen) == 0:
-                self.loop.create_task(self._close_socket(sock, 1000))
         elif kind == Kind.PONG:
             return
         elif kind == Kind.NOTICE:
             desc = core.adapter.describe(inc)
             _log.info("service notice on %s: %s", self.ws_key, desc)
             core.emit("notice", {"wsKey": self.ws_key, "account": self.account_index, **desc})
-            if sock is self._sock and not self._upgrading:
+            if sock is self._sock and not self._upgrading and not self._closed:
                 self._upgrading = True
-                self.loop.create_task(self._upgrade(sock))
+                self._spawn(self._upgrade(sock))
         elif kind == Kind.ERROR:
             desc = core.adapter.describe(inc)
-            _log.warning("error frame on %s: %s", self.ws_key, desc)
+            _log.info("error frame on %s: %s", self.ws_key, desc)
             core.emit(
                 "exception",
                 {
@@ -450,7 +492,7 @@ class Connection:
         late = self.correlator.pop_late(rid)
         desc = self.core.adapter.describe(inc)
         if late is not None:
-            _log.warning(
+            _log.info(
                 "late reply to %s (id %s) on %s, after its caller stopped waiting: %s",
                 late.meta.op,
                 rid,
@@ -471,7 +513,7 @@ class Connection:
             self._hostile(f"reply to unknown request id {rid!r}", desc)
 
     def _hostile(self, what: str, data: Any) -> None:
-        _log.warning("%s on %s", what, self.ws_key)
+        _log.info("%s on %s", what, self.ws_key)
         preview = data[:200] if isinstance(data, (str, bytes)) else data
         self.core.emit(
             "exception",
@@ -493,15 +535,21 @@ class Connection:
             socket_gen=sock.gen,
         )
         if n:
-            _log.warning(
+            _log.info(
                 "%d request(s) in flight lost with the %s socket (%s)", n, self.ws_key, reason
             )
         if sock is self._sock:
-            self._sock = None
-            self._upgrading = False
-            if not self._closed:
-                self._ready = self.loop.create_future()
-                self._lost.set()
+            self._mark_lost(sock)
+
+    def _mark_lost(self, sock: _Socket) -> None:
+        """The current socket is gone (or going): new calls wait for the next one."""
+        if sock is not self._sock:
+            return
+        self._sock = None
+        self._upgrading = False
+        if not self._closed:
+            self._ready = self.loop.create_future()
+            self._lost.set()
 
     # -- heartbeat -------------------------------------------------------------------
     async def _heartbeat(self, sock: _Socket) -> None:
@@ -516,7 +564,7 @@ class Connection:
                 return  # the reader sees the close
             await asyncio.sleep(sock.pong_timeout)
             if sock.last_rx < sent_at:
-                _log.warning(
+                _log.info(
                     "no pong within %.1fs on %s: reconnecting", sock.pong_timeout, self.ws_key
                 )
                 self._abort(sock)
@@ -527,7 +575,7 @@ class Connection:
         try:
             new = await self._open()
         except Exception as exc:
-            _log.warning("could not open a new %s socket after a notice: %r", self.ws_key, exc)
+            _log.info("could not open a new %s socket after a notice: %r", self.ws_key, exc)
             self._upgrading = False
             return
         if self._closed or old is not self._sock:
@@ -539,8 +587,14 @@ class Connection:
         self._sock = None
         self._install(new)
         self._upgrading = False
-        if self.correlator.count(old.gen) == 0:
-            await self._close_socket(old, 1000)
+        # Break only after every request written to the old socket has ended (reply,
+        # deadline or cancel); the server answers them meanwhile.
+        self.correlator.when_idle(old.gen, lambda: self._retire(old))
+
+    def _retire(self, sock: _Socket) -> None:
+        if not self._closed and not sock.ws.closed:
+            _log.debug("drained the old %s socket: closing it", self.ws_key)
+            self._spawn(self._close_socket(sock, 1000))
 
     # -- closing ---------------------------------------------------------------------
     def _abort(self, sock: _Socket) -> None:
@@ -549,7 +603,7 @@ class Connection:
         if transport is not None:
             transport.abort()
         else:
-            self.loop.create_task(self._close_socket(sock, 1006))
+            self._spawn(self._close_socket(sock, 1006))
 
     async def _close_socket(self, sock: _Socket, code: int) -> None:
         try:
@@ -571,9 +625,20 @@ class Connection:
 
 
 def _backoff(attempt: int, base: float, cap: float) -> float:
-    """Capped exponential backoff with jitter (half to full of the step)."""
-    step: float = min(cap, base * 2.0 ** (attempt - 1))
+    """Capped exponential backoff with jitter (half to full of the step).
+
+    The exponent is bounded so that hours of failed attempts cannot overflow.
+    """
+    step: float = min(cap, base * 2.0 ** min(max(attempt - 1, 0), 64))
     return step * random.uniform(0.5, 1.0)
+
+
+def _writable(ws: aiohttp.ClientWebSocketResponse[Any]) -> bool:
+    """False once the socket is closing: a frame sent now would never leave."""
+    if ws.closed:
+        return False
+    transport = getattr(getattr(ws, "_writer", None), "transport", None)
+    return transport is None or not transport.is_closing()
 
 
 class _timeout:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -25,6 +27,16 @@ __all__ = ["ClientCore", "EngineOptions", "RequestMeta"]
 _log = logging.getLogger("okxkc.connection")
 
 _ids = new_id_source()
+
+
+def _fresh_ids_in_child() -> None:
+    # A forked child must not continue the parent's prefix and counter.
+    global _ids
+    _ids = new_id_source()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_ids_in_child)
 
 
 class EngineOptions(Protocol):
@@ -110,13 +122,14 @@ class ClientCore:
         conn = self.connections.get((account_index, meta.ws_key)) or self.connection(
             account_index, meta.ws_key
         )
-        return await conn.request(meta, self.loop.time() + meta.timeout)
+        # Deadlines are monotonic (see correlator): never earlier than the caller asked.
+        return await conn.request(meta, time.monotonic() + meta.timeout)
 
     async def connect(self, pairs: Sequence[tuple[int, str]], timeout: float) -> None:
         """Open and authenticate each (account, ws key) now; raise the first failure."""
         if self.closed:
             raise ClientClosedError("client is closed")
-        deadline = self.loop.time() + timeout
+        deadline = time.monotonic() + timeout
         results = await asyncio.gather(
             *(self.connection(a, k).connect(deadline) for a, k in pairs), return_exceptions=True
         )

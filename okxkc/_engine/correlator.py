@@ -5,6 +5,10 @@ which KuCoin's non-empty-string rule also accepts). A reply that arrives after
 its request timed out is handed back as *late* together with the original
 request, so the engine can log and emit it instead of dropping it.
 Nothing here ever re-sends anything.
+
+Deadlines are ``time.monotonic()`` values, not loop time: uvloop's clock and timers
+have millisecond resolution and may fire a little early, and a call must never
+time out before the deadline its caller asked for.
 """
 
 from __future__ import annotations
@@ -14,12 +18,17 @@ import collections
 import itertools
 import os
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Correlator", "Pending", "new_id_source"]
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+# A timer that fires before its deadline is re-armed this much past it, so a coarse
+# (millisecond) loop clock cannot make it spin.
+_REARM_SLACK = 0.001
 
 
 def _base36(n: int) -> str:
@@ -45,15 +54,21 @@ def new_id_source() -> Callable[[], str]:
 class Pending:
     """One request waiting for its reply."""
 
-    __slots__ = ("future", "meta", "request_id", "sent", "socket_gen", "timer")
+    __slots__ = ("deadline", "future", "meta", "request_id", "sent", "socket_gen", "timer")
 
     def __init__(
-        self, request_id: str, future: asyncio.Future[Any], meta: Any, socket_gen: int
+        self,
+        request_id: str,
+        future: asyncio.Future[Any],
+        meta: Any,
+        socket_gen: int,
+        deadline: float,
     ) -> None:
         self.request_id = request_id
         self.future = future
         self.meta = meta  # what the adapter needs to turn the reply into a result
         self.socket_gen = socket_gen  # which socket it was written to
+        self.deadline = deadline  # time.monotonic()
         self.sent = False
         self.timer: asyncio.TimerHandle | None = None
 
@@ -68,6 +83,8 @@ class Correlator:
         self._loop = loop
         self.pending: dict[str, Pending] = {}
         self._late: collections.OrderedDict[str, Pending] = collections.OrderedDict()
+        self._per_socket: dict[int, int] = {}
+        self._idle_watch: dict[int, Callable[[], None]] = {}
 
     def __len__(self) -> int:
         return len(self.pending)
@@ -80,14 +97,24 @@ class Correlator:
         deadline: float,
         on_timeout: Callable[[Pending], BaseException],
     ) -> Pending:
+        """Register a request; it fails with ``on_timeout(entry)`` at ``deadline`` (monotonic)."""
         if request_id in self.pending:
             raise RuntimeError(f"request id {request_id!r} already pending")
-        entry = Pending(request_id, self._loop.create_future(), meta, socket_gen)
-        entry.timer = self._loop.call_at(deadline, self._expire, entry, on_timeout)
+        entry = Pending(request_id, self._loop.create_future(), meta, socket_gen, deadline)
+        entry.timer = self._loop.call_later(
+            max(0.0, deadline - time.monotonic()), self._expire, entry, on_timeout
+        )
         self.pending[request_id] = entry
+        self._per_socket[socket_gen] = self._per_socket.get(socket_gen, 0) + 1
         return entry
 
     def _expire(self, entry: Pending, on_timeout: Callable[[Pending], BaseException]) -> None:
+        left = entry.deadline - time.monotonic()
+        if left > 0:
+            entry.timer = self._loop.call_later(
+                left + _REARM_SLACK, self._expire, entry, on_timeout
+            )
+            return
         entry.timer = None
         if self.pending.pop(entry.request_id, None) is None:
             return
@@ -95,11 +122,23 @@ class Correlator:
             self._remember_late(entry)
         if not entry.future.done():
             entry.future.set_exception(on_timeout(entry))
+        self._release(entry)
 
     def _remember_late(self, entry: Pending) -> None:
         self._late[entry.request_id] = entry
         if len(self._late) > self.LATE_MEMORY:
             self._late.popitem(last=False)
+
+    def _release(self, entry: Pending) -> None:
+        gen = entry.socket_gen
+        left = self._per_socket.get(gen, 0) - 1
+        if left > 0:
+            self._per_socket[gen] = left
+            return
+        self._per_socket.pop(gen, None)
+        callback = self._idle_watch.pop(gen, None)
+        if callback is not None:
+            callback()
 
     def abandon(self, entry: Pending) -> None:
         """The caller went away (cancelled): forget it, but recognise a reply as late."""
@@ -109,13 +148,16 @@ class Correlator:
                 entry.timer = None
             if entry.sent:
                 self._remember_late(entry)
+            self._release(entry)
 
     def pop(self, request_id: str) -> Pending | None:
         """Take the pending entry for a reply; ``None`` if unknown (see :meth:`pop_late`)."""
         entry = self.pending.pop(request_id, None)
-        if entry is not None and entry.timer is not None:
-            entry.timer.cancel()
-            entry.timer = None
+        if entry is not None:
+            if entry.timer is not None:
+                entry.timer.cancel()
+                entry.timer = None
+            self._release(entry)
         return entry
 
     def pop_late(self, request_id: str) -> Pending | None:
@@ -135,7 +177,19 @@ class Correlator:
                 entry.timer = None
             if not entry.future.done():
                 entry.future.set_exception(exc_for(entry))
+            self._release(entry)
         return len(doomed)
 
     def count(self, socket_gen: int) -> int:
-        return sum(1 for e in self.pending.values() if e.socket_gen == socket_gen)
+        """How many requests written to socket ``socket_gen`` still wait for a reply."""
+        return self._per_socket.get(socket_gen, 0)
+
+    def when_idle(self, socket_gen: int, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once no request of ``socket_gen`` is pending (now if none is).
+
+        However each one ends: a reply, its deadline, a cancelled caller or a failure.
+        """
+        if self.count(socket_gen) == 0:
+            callback()
+        else:
+            self._idle_watch[socket_gen] = callback

@@ -17,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["EVENT_NAMES", "EventEmitter", "Listener"]
+__all__ = ["EVENT_NAMES", "EventEmitter", "Listener", "begin_shutdown", "flush_at_exit"]
 
 EVENT_NAMES = frozenset(
     {
@@ -44,22 +45,40 @@ _log = logging.getLogger("okxkc.events")
 
 
 class _Dispatcher:
-    """One daemon thread per process that runs plain (non-async) callbacks in order."""
+    """One daemon thread per process that runs plain (non-async) callbacks in order.
+
+    Started on the first event; re-created in a forked child; never started during
+    interpreter shutdown (events emitted then are dropped unless it already runs).
+    """
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[tuple[Listener, dict[str, Any]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.closing = False
 
-    def put(self, cb: Listener, payload: dict[str, Any]) -> None:
-        if self._thread is None or not self._thread.is_alive():
+    def put(self, cb: Listener, payload: dict[str, Any]) -> bool:
+        """Queue one callback; False if it was dropped (interpreter shutdown)."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
             with self._lock:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(
-                        target=self._run, name="okxkc-events", daemon=True
-                    )
-                    self._thread.start()
+                thread = self._thread
+                if thread is None or not thread.is_alive():
+                    if self.closing:
+                        return False
+                    thread = threading.Thread(target=self._run, name="okxkc-events", daemon=True)
+                    try:
+                        thread.start()
+                    except RuntimeError:  # "can't create new thread at interpreter shutdown"
+                        self.closing = True
+                        return False
+                    self._thread = thread
         self._queue.put((cb, payload))
+        return True
+
+    def running(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
 
     def _run(self) -> None:
         while True:
@@ -75,11 +94,36 @@ class _Dispatcher:
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every callback queued so far has run (tests and shutdown)."""
         done = threading.Event()
-        self.put(lambda _p: done.set(), {})
+        if not self.put(lambda _p: done.set(), {}):
+            return False
         return done.wait(timeout)
+
+    def after_fork_in_child(self) -> None:
+        # The parent's thread does not exist here, and the lock or queue may have
+        # been held by it at the moment of the fork.
+        self._queue = queue.SimpleQueue()
+        self._thread = None
+        self._lock = threading.Lock()
+        self.closing = False
 
 
 _dispatcher = _Dispatcher()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_dispatcher.after_fork_in_child)
+
+
+def begin_shutdown() -> None:
+    """Interpreter exit: from now on no dispatcher thread is started."""
+    _dispatcher.closing = True
+
+
+def flush_at_exit(timeout: float) -> None:
+    """Let queued plain callbacks (e.g. ``close`` events) run, then end the thread (bounded)."""
+    thread = _dispatcher._thread
+    if _dispatcher.running() and thread is not None and threading.current_thread() is not thread:
+        _dispatcher.flush(timeout)
+        _dispatcher._queue.put(None)
+        thread.join(timeout)
 
 
 class EventEmitter:

@@ -1,9 +1,10 @@
 """The one background event loop thread that runs every okxkc connection in a process.
 
 Started lazily under a lock, daemon, re-created in the child after ``fork()``,
-stopped (with a bound) at interpreter exit. uvloop is used when installed.
-Blocking callers hand coroutines to it with ``run_coroutine_threadsafe`` and
-wait in short polls, so Ctrl-C is delivered.
+stopped (with a bound, starting no new thread) at interpreter exit. uvloop is used
+when installed. Blocking callers hand coroutines to it and wait in short polls, so
+Ctrl-C is delivered; async callers await it under a shield, so cancelling them
+cancels the engine task and waits for it to finish.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import weakref
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from ..errors import EngineThreadError
+from ..errors import ClientClosedError, EngineThreadError, OkxkcError
+from . import events
 
 __all__ = ["EngineLoop", "engine"]
 
@@ -26,8 +28,10 @@ T = TypeVar("T")
 # How long a blocking wait sleeps between checks; a signal (Ctrl-C) is handled
 # at the latest after this long, and a completed future wakes the waiter at once.
 _POLL = 0.2
-# After Ctrl-C, how long a blocking call waits for the engine task to clean up.
+# After Ctrl-C (or cancellation), how long a call waits for the engine task to clean up.
 _CANCEL_GRACE = 1.0
+# How long a starter waits for a new loop thread to run.
+_START_TIMEOUT = 10.0
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -39,6 +43,62 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         else:
             return uvloop.new_event_loop()
     return asyncio.new_event_loop()
+
+
+class _Job:
+    """One coroutine running as a task on the engine loop, seen from another thread.
+
+    ``done`` completes only once the task itself has finished (its cleanup after a
+    cancellation included), unlike ``run_coroutine_threadsafe``'s future, which
+    reports "cancelled" the moment it is asked to cancel.
+    """
+
+    __slots__ = ("coro", "done", "loop", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self.task: asyncio.Task[Any] | None = None
+        self.coro: Coroutine[Any, Any, Any] | None = None
+
+    def start(self, coro: Coroutine[Any, Any, Any]) -> None:
+        # Runs on the engine loop.
+        self.coro = coro
+        try:
+            self.task = task = self.loop.create_task(_contained(coro))
+        except BaseException as exc:  # pragma: no cover - the loop is closing
+            coro.close()
+            self.done.set_exception(exc)
+            return
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        done = self.done
+        if done.done():  # pragma: no cover - defensive
+            return
+        if task.cancelled():
+            # Cancelled before its first step, the wrapper never awaited ``coro``:
+            # close it, or it warns "coroutine was never awaited".
+            if self.coro is not None:
+                self.coro.close()
+            done.cancel()
+            return
+        exc = task.exception()
+        if exc is None:
+            done.set_result(task.result())
+        else:
+            done.set_exception(exc.exc if isinstance(exc, _Escaped) else exc)
+
+    def cancel(self) -> None:
+        """Ask the engine task to stop (from any thread); ``done`` follows once it has."""
+        try:
+            self.loop.call_soon_threadsafe(self._cancel)
+        except RuntimeError:  # the loop is closed: nothing runs there any more
+            self.done.cancel()
+
+    def _cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
 
 
 class EngineLoop:
@@ -73,7 +133,7 @@ class EngineLoop:
             if self._loop is not None:
                 return self._loop
             if self._stopping:
-                raise RuntimeError("okxkc engine is shutting down (interpreter exit)")
+                raise ClientClosedError("okxkc is shutting down (interpreter exit)")
             loop = _new_loop()
             ready = threading.Event()
 
@@ -89,32 +149,47 @@ class EngineLoop:
                         loop.close()
 
             thread = threading.Thread(target=main, name="okxkc-engine", daemon=True)
-            thread.start()
-            ready.wait()
+            try:
+                thread.start()
+            except RuntimeError as exc:  # "can't create new thread at interpreter shutdown"
+                loop.close()
+                raise ClientClosedError(f"okxkc cannot start its engine thread: {exc}") from None
+            if not ready.wait(_START_TIMEOUT):  # pragma: no cover - a broken event loop
+                raise RuntimeError("okxkc's engine loop did not start")
             self._thread = thread
             self._loop = loop
             return loop
 
     def _reset_after_fork(self) -> None:
         # The parent's loop thread does not exist in the child; its loop object is
-        # unusable (its selector and self-pipe are shared with the parent).
+        # unusable (its selector and self-pipe are shared with the parent), and so are
+        # the parent's clients: their sockets belong to the parent.
         self._loop = None
         self._thread = None
         self._pid = os.getpid()
         self._stopping = False
         self._lock = threading.Lock()
+        self._clients = weakref.WeakSet()
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop the loop thread (bounded). Called at interpreter exit."""
+        """Close every client and stop the loop thread (bounded). Called at interpreter exit.
+
+        Starts no thread: events of the closing clients go to the dispatcher only if
+        it already runs.
+        """
+        if self._pid != os.getpid():
+            return  # a forked child that never used okxkc
+        events.begin_shutdown()
         with self._lock:
             self._stopping = True
             loop, thread = self._loop, self._thread
             self._loop = None
             self._thread = None
-        if loop is None or thread is None or self._pid != os.getpid():
+        if loop is None or thread is None:
             return
+        here = threading.current_thread() is thread
         clients = list(self._clients)
-        if clients and threading.current_thread() is not thread:
+        if clients and not here and thread.is_alive():
 
             async def close_all() -> None:
                 await asyncio.wait(
@@ -129,8 +204,9 @@ class EngineLoop:
             loop.call_soon_threadsafe(loop.stop)
         except RuntimeError:
             return
-        if threading.current_thread() is not thread:
+        if not here:
             thread.join(timeout)
+        events.flush_at_exit(timeout / 4)
 
     # -- where am I ------------------------------------------------------------------
     def in_engine_thread(self) -> bool:
@@ -142,14 +218,29 @@ class EngineLoop:
 
     # -- hand-off --------------------------------------------------------------------
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+        """Start ``coro`` on the engine loop; its future (fire-and-forget use)."""
+        return self._spawn(coro).done
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> _Job:
+        try:
+            loop = self.loop
+            job = _Job(loop)
+            loop.call_soon_threadsafe(job.start, coro)
+        except BaseException as exc:
+            coro.close()  # never started: no "coroutine was never awaited" warning
+            if isinstance(exc, RuntimeError) and not isinstance(exc, OkxkcError):
+                # The loop closed between the lookup and the hand-off (interpreter exit).
+                raise ClientClosedError(f"okxkc's engine loop is closed: {exc}") from None
+            raise
+        return job
 
     def run_sync(self, coro: Coroutine[Any, Any, T], what: str = "this call") -> T:
         """Run ``coro`` on the engine loop and block until it ends.
 
         Raises :class:`EngineThreadError` on the engine thread itself (it would
-        deadlock). On Ctrl-C the engine task is cancelled, given a moment to
-        clean up, and ``KeyboardInterrupt`` is re-raised.
+        deadlock). On Ctrl-C the engine task is cancelled, given a moment to clean
+        up, and ``KeyboardInterrupt`` is re-raised: for an order, the outcome is
+        then unknown (it may have been sent).
         """
         if self.in_engine_thread():
             coro.close()
@@ -157,22 +248,32 @@ class EngineLoop:
                 f"{what} is a blocking call made on okxkc's engine thread, where it would "
                 "deadlock; use AsyncWebsocketAPIClient and await the same method instead"
             )
-        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        job = self._spawn(coro)
+        done = job.done
+        thread = self._thread
         try:
             while True:
                 try:
-                    return fut.result(_POLL)
+                    return done.result(_POLL)  # type: ignore[no-any-return]
+                except concurrent.futures.CancelledError:
+                    raise ClientClosedError(
+                        f"okxkc's engine stopped with {what} in flight: outcome unknown"
+                    ) from None
                 except concurrent.futures.TimeoutError:
                     # Since 3.11 this is the builtin TimeoutError, which okxkc's own
                     # RequestTimeoutError subclasses: only a still-pending future
                     # means "my poll timed out".
-                    if fut.done():
+                    if done.done():
                         raise
+                    if thread is not None and not thread.is_alive():
+                        raise ClientClosedError(
+                            f"okxkc's engine thread ended with {what} in flight: outcome unknown"
+                        ) from None
         except BaseException:
-            if not fut.done():
-                fut.cancel()
+            if not done.done():
+                job.cancel()
                 try:
-                    fut.exception(_CANCEL_GRACE)
+                    done.exception(_CANCEL_GRACE)
                 except BaseException:
                     pass
             raise
@@ -181,13 +282,46 @@ class EngineLoop:
         """Await ``coro`` on the engine loop from the caller's own loop.
 
         Called on the engine loop itself (engine-loop mode), it simply awaits.
-        Cancelling the caller cancels the engine task.
+        Cancelling the caller cancels the engine task and waits (bounded) for it to
+        finish before the ``CancelledError`` propagates.
         """
         running = asyncio.get_running_loop()
-        if running is self._loop:
+        if running is self._loop and self._pid == os.getpid():
             return await coro
-        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        return await asyncio.wrap_future(fut)
+        job = self._spawn(coro)
+        waiter = asyncio.wrap_future(job.done)
+        waiter.add_done_callback(_consume)
+        try:
+            return await asyncio.shield(waiter)
+        except asyncio.CancelledError:
+            if not job.done.done():
+                job.cancel()
+                await asyncio.wait({waiter}, timeout=_CANCEL_GRACE)
+            raise
+
+
+class _Escaped(Exception):
+    """Carries a KeyboardInterrupt or SystemExit out of a task without stopping the loop."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(exc)
+        self.exc = exc
+
+
+async def _contained(coro: Coroutine[Any, Any, T]) -> T:
+    # A KeyboardInterrupt or SystemExit raised in a task would escape run_forever and
+    # end the engine thread for the whole process (e.g. sys.exit() in an app run by
+    # okxkc.run). It goes to the caller instead.
+    try:
+        return await coro
+    except (KeyboardInterrupt, SystemExit) as exc:
+        raise _Escaped(exc) from None
+
+
+def _consume(fut: asyncio.Future[Any]) -> None:
+    # A waiter abandoned by a cancelled caller must not log "exception never retrieved".
+    if not fut.cancelled():
+        fut.exception()
 
 
 def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
@@ -202,4 +336,8 @@ engine = EngineLoop()
 
 atexit.register(engine.stop)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=engine._reset_after_fork)
+
+    def _after_fork_in_child() -> None:
+        engine._reset_after_fork()
+
+    os.register_at_fork(after_in_child=_after_fork_in_child)

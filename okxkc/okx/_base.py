@@ -3,6 +3,7 @@ request expiry, instIdCode resolution and server-time sync."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Coroutine, Mapping, Sequence
@@ -12,7 +13,7 @@ from .._engine.core import RequestMeta
 from .._facade import FacadeBase
 from .._ops import Operation
 from ..config import OkxAccount, OkxConfig, build_config
-from ..errors import ExchangeError, ValidationError
+from ..errors import ExchangeError, RequestTimeoutError, ValidationError
 from .adapter import RAW_RESULT, OkxAdapter, ResultSpec, result_spec
 from .instruments import InstrumentCodes
 from .operations import BUSINESS, OPERATIONS, PRIVATE
@@ -143,16 +144,33 @@ class OkxClientBase(FacadeBase):
                         del item["instId"]
                         resolved = True
             if missing:
-                return self._resolve_then_send(idx, meta)
+                return self._resolve_then_send(idx, meta, op.batch)
             if resolved:
                 return self._watch_codes(idx, meta)
         return self._core.request(idx, meta)
 
-    async def _resolve_then_send(self, idx: int, meta: RequestMeta) -> Any:
-        for i, item in enumerate(meta.args):
-            if "instIdCode" not in item:
-                field = f"orders[{i}].instId" if len(meta.args) > 1 else "instId"
-                item["instIdCode"] = await self._codes.resolve(item.pop("instId"), field)
+    async def _resolve_then_send(self, idx: int, meta: RequestMeta, batch: bool) -> Any:
+        # The lookup counts against the call's own deadline: what it uses is taken
+        # off the time left for the request itself.
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+
+        async def resolve_all() -> None:
+            for i, item in enumerate(meta.args):
+                if "instIdCode" not in item:
+                    field = f"orders[{i}].instId" if batch else "instId"
+                    item["instIdCode"] = await self._codes.resolve(item.pop("instId"), field)
+
+        try:
+            await asyncio.wait_for(resolve_all(), meta.timeout)
+        except asyncio.TimeoutError:
+            raise RequestTimeoutError(
+                f"{meta.op} was not sent: the instrument list did not arrive within {meta.timeout}s",
+                sent=False,
+                ws_key=meta.ws_key,
+                op=meta.op,
+            ) from None
+        meta.timeout = max(0.001, meta.timeout - (loop.time() - start))
         return await self._watch_codes(idx, meta)
 
     async def _watch_codes(self, idx: int, meta: RequestMeta) -> Any:
