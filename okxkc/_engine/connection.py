@@ -439,7 +439,7 @@ class Connection:
                 self._spawn(self._upgrade(sock))
         elif kind == Kind.ERROR:
             desc = core.adapter.describe(inc)
-            _log.info("error frame on %s: %s", self.ws_key, desc)
+            _log.warning("error frame on %s: %s", self.ws_key, desc)
             core.emit(
                 "exception",
                 {
@@ -513,7 +513,8 @@ class Connection:
             self._hostile(f"reply to unknown request id {rid!r}", desc)
 
     def _hostile(self, what: str, data: Any) -> None:
-        _log.info("%s on %s", what, self.ws_key)
+        # Nobody's call carries this: it is worth a warning.
+        _log.warning("%s on %s", what, self.ws_key)
         preview = data[:200] if isinstance(data, (str, bytes)) else data
         self.core.emit(
             "exception",
