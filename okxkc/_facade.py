@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from ._engine.core import ClientCore, RequestMeta
 from ._engine.events import EventEmitter
-from ._engine.loop import engine
+from ._engine.loop import current_pid, engine
 from ._engine.protocol import Adapter
 from ._ops import Operation, check_extra_names, validate_batch, validate_item
 from .config import CommonOptions
@@ -111,7 +111,7 @@ class FacadeBase:
         # After fork() the child shares the parent's sockets: a request written there
         # would interleave with the parent's frames and its reply could be read by
         # either process. The child must make its own client.
-        if os.getpid() != self._pid:
+        if current_pid() != self._pid:
             raise ClientClosedError(
                 "this client was created in the parent process before fork(); "
                 "create a new client in the child"
@@ -294,7 +294,7 @@ class SyncFacade(FacadeBase):
 
     def close(self) -> None:
         """Close every socket; requests in flight fail with ``ClientClosedError``."""
-        if os.getpid() != self._pid:
+        if current_pid() != self._pid:
             return  # a forked child: the sockets are the parent's to close
         if engine.in_engine_thread():
             engine.loop.create_task(self._core.close())
@@ -351,7 +351,7 @@ class AsyncFacade(FacadeBase):
 
     async def close(self) -> None:
         """Close every socket; requests in flight fail with ``ClientClosedError``."""
-        if os.getpid() != self._pid:
+        if current_pid() != self._pid:
             return  # a forked child: the sockets are the parent's to close
         await engine.run_async(self._core.close())
 

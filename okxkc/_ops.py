@@ -86,6 +86,17 @@ class Operation:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", {p.name: p for p in self.params})
+        # precomputed for validate_item's fast path.
+        object.__setattr__(self, "_required", tuple(p.name for p in self.params if p.required))
+        object.__setattr__(
+            self, "_choices", {p.name: frozenset(p.choices) for p in self.params if p.choices}
+        )
+        object.__setattr__(
+            self,
+            "_dec",
+            {p.name: p.positive for p in self.params if p.kind == "dec"},
+        )
+        object.__setattr__(self, "_ints", frozenset(p.name for p in self.params if p.kind == "int"))
 
 
 def _show(value: Any) -> str:
@@ -261,6 +272,10 @@ def _check(p: Param, value: Any, where: str) -> Any:
     raise AssertionError(f"unknown kind {kind}")  # pragma: no cover
 
 
+# the canonical decimal form needs no normalisation.
+_CANON_DEC = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
 def validate_item(
     op: Operation,
     params: Mapping[str, Any],
@@ -281,6 +296,24 @@ def validate_item(
             raise ValidationError(
                 where[:-1] or "params", f"field names must be non-empty strings, got {_show(key)}"
             )
+        # Fast paths: enumerations, canonical decimal strings, 64-bit ints.
+        if type(value) is str:
+            choices = op._choices.get(key)  # type: ignore[attr-defined]
+            if choices is not None and value in choices:
+                out[key] = value
+                continue
+            positive = op._dec.get(key)  # type: ignore[attr-defined]
+            if (
+                positive is not None
+                and len(value) <= MAX_DECIMAL_LEN
+                and _CANON_DEC.fullmatch(value)
+                and (not positive or value.strip("0.") != "")
+            ):
+                out[key] = value
+                continue
+        elif type(value) is int and key in op._ints and _INT_MIN <= value <= _INT_MAX:  # type: ignore[attr-defined]
+            out[key] = value
+            continue
         p = fields.get(key)
         if p is None:
             hint = "" if op.batch else "; pass unlisted fields in extra_params"
@@ -297,9 +330,9 @@ def validate_item(
                 out[key] = _check(p, value, where)
             else:
                 out[key] = _json_value(value, f"extra_params[{key!r}]", "", 0)
-    for p in op.params:
-        if p.required and p.name not in out:
-            raise ValidationError(where + p.name, f"is required by {op.op}")
+    for name in op._required:  # type: ignore[attr-defined]
+        if name not in out:
+            raise ValidationError(where + name, f"is required by {op.op}")
     for group in op.one_of:
         if not any(g in out for g in group):
             raise ValidationError(where + group[0], f"{op.op} needs one of {', '.join(group)}")

@@ -249,13 +249,13 @@ def test_okxkc_run_puts_the_app_on_the_engine_loop(
 ) -> None:
     blocking = ex.make("sync").client
     hops: list[Any] = []
-    spawn = engine._spawn
+    hand_off = engine._hand_off
 
-    def counting_spawn(coro: Any) -> Any:
+    def counting_hand_off(loop: Any, start: Any, coro: Any) -> None:
         hops.append(coro)
-        return spawn(coro)
+        hand_off(loop, start, coro)
 
-    monkeypatch.setattr(engine, "_spawn", counting_spawn)
+    monkeypatch.setattr(engine, "_hand_off", counting_hand_off)
     seen: dict[str, Any] = {}
 
     async def main() -> list[str]:

@@ -15,7 +15,7 @@ import concurrent.futures
 import os
 import threading
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from ..errors import ClientClosedError, EngineThreadError, OkxkcError
@@ -32,6 +32,15 @@ _POLL = 0.2
 _CANCEL_GRACE = 1.0
 # How long a starter waits for a new loop thread to run.
 _START_TIMEOUT = 10.0
+
+
+# this process's id, kept current by an at-fork hook, so hot paths make no
+# getpid() system call.
+_PID = os.getpid()
+
+
+def current_pid() -> int:
+    return _PID
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -101,6 +110,134 @@ class _Job:
             self.task.cancel()
 
 
+class _SyncJob:
+    """A coroutine on the engine loop waited for by a blocked thread."""
+
+    __slots__ = ("cancelled", "coro", "ended", "exc", "lock", "loop", "result", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.task: asyncio.Task[Any] | None = None
+        self.result: Any = None
+        self.exc: BaseException | None = None
+        self.cancelled = False
+        self.ended = False
+        self.coro: Coroutine[Any, Any, Any] | None = None
+
+    def start(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self.coro = coro
+        try:
+            self.task = task = self.loop.create_task(_contained(coro))
+        except BaseException as exc:  # pragma: no cover - the loop is closing
+            coro.close()
+            self.exc = exc
+            self.ended = True
+            self.lock.release()
+            return
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            if self.coro is not None:
+                self.coro.close()
+            self.cancelled = True
+        else:
+            exc = task.exception()
+            if exc is None:
+                self.result = task.result()
+            else:
+                self.exc = exc.exc if isinstance(exc, _Escaped) else exc
+        self.coro = None
+        self.ended = True
+        self.lock.release()
+
+    def cancel(self) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self._cancel)
+        except RuntimeError:
+            pass
+
+    def _cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+class _AsyncJob:
+    """A coroutine on the engine loop awaited from another loop."""
+
+    __slots__ = ("caller", "coro", "delivered", "finished", "loop", "task", "waiter")
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        caller: asyncio.AbstractEventLoop,
+        waiter: asyncio.Future[Any],
+    ) -> None:
+        self.loop = loop
+        self.caller = caller
+        self.waiter = waiter
+        self.task: asyncio.Task[Any] | None = None
+        self.delivered = False
+        self.finished: asyncio.Future[None] | None = None
+        self.coro: Coroutine[Any, Any, Any] | None = None
+
+    def start(self, coro: Coroutine[Any, Any, Any]) -> None:
+        # Runs on the engine loop.
+        self.coro = coro
+        try:
+            self.task = task = self.loop.create_task(_contained(coro))
+        except BaseException as exc:  # pragma: no cover - the loop is closing
+            coro.close()
+            self._post(None, exc, False)
+            return
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        coro, self.coro = self.coro, None
+        if task.cancelled():
+            if coro is not None:
+                coro.close()
+            self._post(None, None, True)
+            return
+        exc = task.exception()
+        if isinstance(exc, _Escaped):
+            exc = exc.exc
+        self._post(None if exc is not None else task.result(), exc, False)
+
+    def _post(self, result: Any, exc: BaseException | None, cancelled: bool) -> None:
+        try:
+            self.caller.call_soon_threadsafe(self._deliver, result, exc, cancelled)
+        except RuntimeError:  # the caller's loop is closed: nobody is waiting
+            pass
+
+    def _deliver(self, result: Any, exc: BaseException | None, cancelled: bool) -> None:
+        # Runs on the caller's loop.
+        self.delivered = True
+        waiter = self.waiter
+        if not waiter.done():
+            if cancelled:
+                waiter.cancel()
+            elif exc is not None:
+                waiter.set_exception(exc)
+            else:
+                waiter.set_result(result)
+        finished = self.finished
+        if finished is not None and not finished.done():
+            finished.set_result(None)
+
+    def cancel(self) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self._cancel)
+        except RuntimeError:
+            pass
+
+    def _cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
 class EngineLoop:
     """Owns the engine loop and its thread."""
 
@@ -122,7 +259,7 @@ class EngineLoop:
     def loop(self) -> asyncio.AbstractEventLoop:
         """The running engine loop, started on first use."""
         loop = self._loop
-        if loop is not None and self._pid == os.getpid():
+        if loop is not None and self._pid == _PID:
             return loop
         return self._start()
 
@@ -214,18 +351,27 @@ class EngineLoop:
         return thread is not None and threading.current_thread() is thread
 
     def is_engine_loop(self, loop: asyncio.AbstractEventLoop | None) -> bool:
-        return loop is not None and loop is self._loop and self._pid == os.getpid()
+        return loop is not None and loop is self._loop and self._pid == _PID
 
     # -- hand-off --------------------------------------------------------------------
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Start ``coro`` on the engine loop; its future (fire-and-forget use)."""
         return self._spawn(coro).done
 
+    @staticmethod
+    def _hand_off(
+        loop: asyncio.AbstractEventLoop,
+        start: Callable[[Coroutine[Any, Any, Any]], None],
+        coro: Coroutine[Any, Any, Any],
+    ) -> None:
+        """The one cross-thread hop of every call: start ``coro`` on the engine loop."""
+        loop.call_soon_threadsafe(start, coro)
+
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> _Job:
         try:
             loop = self.loop
             job = _Job(loop)
-            loop.call_soon_threadsafe(job.start, coro)
+            self._hand_off(loop, job.start, coro)
         except BaseException as exc:
             coro.close()  # never started: no "coroutine was never awaited" warning
             if isinstance(exc, RuntimeError) and not isinstance(exc, OkxkcError):
@@ -248,35 +394,38 @@ class EngineLoop:
                 f"{what} is a blocking call made on okxkc's engine thread, where it would "
                 "deadlock; use AsyncWebsocketAPIClient and await the same method instead"
             )
-        job = self._spawn(coro)
-        done = job.done
-        thread = self._thread
+        # a pre-acquired lock released by the engine when the task ends.
         try:
-            while True:
-                try:
-                    return done.result(_POLL)  # type: ignore[no-any-return]
-                except concurrent.futures.CancelledError:
-                    raise ClientClosedError(
-                        f"okxkc's engine stopped with {what} in flight: outcome unknown"
-                    ) from None
-                except concurrent.futures.TimeoutError:
-                    # Since 3.11 this is the builtin TimeoutError, which okxkc's own
-                    # RequestTimeoutError subclasses: only a still-pending future
-                    # means "my poll timed out".
-                    if done.done():
-                        raise
-                    if thread is not None and not thread.is_alive():
-                        raise ClientClosedError(
-                            f"okxkc's engine thread ended with {what} in flight: outcome unknown"
-                        ) from None
-        except BaseException:
-            if not done.done():
-                job.cancel()
-                try:
-                    done.exception(_CANCEL_GRACE)
-                except BaseException:
-                    pass
+            loop = self.loop
+            job = _SyncJob(loop)
+            self._hand_off(loop, job.start, coro)
+        except BaseException as exc:
+            coro.close()
+            if isinstance(exc, RuntimeError) and not isinstance(exc, OkxkcError):
+                raise ClientClosedError(f"okxkc's engine loop is closed: {exc}") from None
             raise
+        thread = self._thread
+        lock = job.lock
+        try:
+            while not lock.acquire(True, _POLL):
+                if thread is not None and not thread.is_alive():
+                    raise ClientClosedError(
+                        f"okxkc's engine thread ended with {what} in flight: outcome unknown"
+                    )
+        except BaseException:
+            if not job.ended:
+                job.cancel()
+                lock.acquire(True, _CANCEL_GRACE)
+            raise
+        if job.cancelled:
+            raise ClientClosedError(
+                f"okxkc's engine stopped with {what} in flight: outcome unknown"
+            )
+        failure = job.exc
+        if failure is not None:
+            job.exc = None
+            raise failure
+        return job.result  # type: ignore[no-any-return]
 
     async def run_async(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await ``coro`` on the engine loop from the caller's own loop.
@@ -286,17 +435,28 @@ class EngineLoop:
         finish before the ``CancelledError`` propagates.
         """
         running = asyncio.get_running_loop()
-        if running is self._loop and self._pid == os.getpid():
+        if running is self._loop and self._pid == _PID:
             return await coro
-        job = self._spawn(coro)
-        waiter = asyncio.wrap_future(job.done)
-        waiter.add_done_callback(_consume)
+        # one caller-loop future, completed from the engine loop with one
+        # call_soon_threadsafe: no concurrent.futures.Future, wrap_future or shield.
+        waiter = running.create_future()
         try:
-            return await asyncio.shield(waiter)
+            loop = self.loop
+            job = _AsyncJob(loop, running, waiter)
+            self._hand_off(loop, job.start, coro)
+        except BaseException as exc:
+            coro.close()
+            if isinstance(exc, RuntimeError) and not isinstance(exc, OkxkcError):
+                raise ClientClosedError(f"okxkc's engine loop is closed: {exc}") from None
+            raise
+        try:
+            result: T = await waiter
+            return result
         except asyncio.CancelledError:
-            if not job.done.done():
+            if not job.delivered:
+                job.finished = running.create_future()
                 job.cancel()
-                await asyncio.wait({waiter}, timeout=_CANCEL_GRACE)
+                await asyncio.wait({job.finished}, timeout=_CANCEL_GRACE)
             raise
 
 
@@ -338,6 +498,8 @@ atexit.register(engine.stop)
 if hasattr(os, "register_at_fork"):
 
     def _after_fork_in_child() -> None:
+        global _PID
+        _PID = os.getpid()
         engine._reset_after_fork()
 
     os.register_at_fork(after_in_child=_after_fork_in_child)
