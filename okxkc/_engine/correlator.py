@@ -29,6 +29,9 @@ _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 # A timer that fires before its deadline is re-armed this much past it, so a coarse
 # (millisecond) loop clock cannot make it spin.
 _REARM_SLACK = 0.001
+# Deadlines are kept in buckets of this many seconds, one timer per bucket rather than
+# one per request: a call may end up to one tick after its deadline, never before.
+TICK = 0.01
 
 
 def _base36(n: int) -> str:
@@ -54,7 +57,16 @@ def new_id_source() -> Callable[[], str]:
 class Pending:
     """One request waiting for its reply."""
 
-    __slots__ = ("deadline", "future", "meta", "request_id", "sent", "socket_gen", "timer")
+    __slots__ = (
+        "deadline",
+        "future",
+        "meta",
+        "on_timeout",
+        "request_id",
+        "sent",
+        "socket_gen",
+        "tick",
+    )
 
     def __init__(
         self,
@@ -70,7 +82,8 @@ class Pending:
         self.socket_gen = socket_gen  # which socket it was written to
         self.deadline = deadline  # time.monotonic()
         self.sent = False
-        self.timer: asyncio.TimerHandle | None = None
+        self.tick = 0  # the deadline bucket it sits in (0: none)
+        self.on_timeout: Callable[[Pending], BaseException] | None = None
 
 
 class Correlator:
@@ -85,6 +98,7 @@ class Correlator:
         self._late: collections.OrderedDict[str, Pending] = collections.OrderedDict()
         self._per_socket: dict[int, int] = {}
         self._idle_watch: dict[int, Callable[[], None]] = {}
+        self._buckets: dict[int, set[Pending]] = {}
 
     def __len__(self) -> int:
         return len(self.pending)
@@ -101,27 +115,48 @@ class Correlator:
         if request_id in self.pending:
             raise RuntimeError(f"request id {request_id!r} already pending")
         entry = Pending(request_id, self._loop.create_future(), meta, socket_gen, deadline)
-        entry.timer = self._loop.call_later(
-            max(0.0, deadline - time.monotonic()), self._expire, entry, on_timeout
-        )
+        entry.on_timeout = on_timeout
+        self._arm(entry)
         self.pending[request_id] = entry
         self._per_socket[socket_gen] = self._per_socket.get(socket_gen, 0) + 1
         return entry
 
-    def _expire(self, entry: Pending, on_timeout: Callable[[Pending], BaseException]) -> None:
-        left = entry.deadline - time.monotonic()
-        if left > 0:
-            entry.timer = self._loop.call_later(
-                left + _REARM_SLACK, self._expire, entry, on_timeout
-            )
+    def _arm(self, entry: Pending) -> None:
+        tick = int(entry.deadline / TICK) + 1
+        bucket = self._buckets.get(tick)
+        if bucket is None:
+            bucket = self._buckets[tick] = set()
+            delay = tick * TICK - time.monotonic()
+            self._loop.call_later(max(0.0, delay) + _REARM_SLACK, self._sweep, tick)
+        bucket.add(entry)
+        entry.tick = tick
+
+    def _disarm(self, entry: Pending) -> None:
+        bucket = self._buckets.get(entry.tick)
+        if bucket is not None:
+            bucket.discard(entry)
+        entry.tick = 0
+
+    def _sweep(self, tick: int) -> None:
+        bucket = self._buckets.pop(tick, None)
+        if not bucket:
             return
-        entry.timer = None
+        now = time.monotonic()
+        for entry in bucket:
+            entry.tick = 0
+            if entry.deadline - now > 0:
+                # Loop timers may fire a little early: never end a call before its deadline.
+                self._arm(entry)
+            else:
+                self._expire(entry)
+
+    def _expire(self, entry: Pending) -> None:
         if self.pending.pop(entry.request_id, None) is None:
             return
         if entry.sent:
             self._remember_late(entry)
-        if not entry.future.done():
-            entry.future.set_exception(on_timeout(entry))
+        if not entry.future.done() and entry.on_timeout is not None:
+            entry.future.set_exception(entry.on_timeout(entry))
         self._release(entry)
 
     def _remember_late(self, entry: Pending) -> None:
@@ -143,9 +178,8 @@ class Correlator:
     def abandon(self, entry: Pending) -> None:
         """The caller went away (cancelled): forget it, but recognise a reply as late."""
         if self.pending.pop(entry.request_id, None) is not None:
-            if entry.timer is not None:
-                entry.timer.cancel()
-                entry.timer = None
+            if entry.tick:
+                self._disarm(entry)
             if entry.sent:
                 self._remember_late(entry)
             self._release(entry)
@@ -154,9 +188,8 @@ class Correlator:
         """Take the pending entry for a reply; ``None`` if unknown (see :meth:`pop_late`)."""
         entry = self.pending.pop(request_id, None)
         if entry is not None:
-            if entry.timer is not None:
-                entry.timer.cancel()
-                entry.timer = None
+            if entry.tick:
+                self._disarm(entry)
             self._release(entry)
         return entry
 
@@ -172,9 +205,8 @@ class Correlator:
         ]
         for entry in doomed:
             del self.pending[entry.request_id]
-            if entry.timer is not None:
-                entry.timer.cancel()
-                entry.timer = None
+            if entry.tick:
+                self._disarm(entry)
             if not entry.future.done():
                 entry.future.set_exception(exc_for(entry))
             self._release(entry)
