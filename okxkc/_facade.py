@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+from asyncio import get_running_loop
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
+from ._engine import loop as _loop_module
 from ._engine.core import ClientCore, RequestMeta
 from ._engine.events import EventEmitter
 from ._engine.loop import current_pid, engine
@@ -187,15 +189,19 @@ class FacadeBase:
         timeout: float | None,
         exp_time: int | None,
     ) -> tuple[int, RequestMeta]:
-        self._check_process()
-        idx = self._account_index(account)
-        t = self._timeout(timeout)
-        self._check_exp_time(exp_time)
+        # The common case (no account, timeout, expiry or extras given) costs no calls.
+        if self._pid != _loop_module._PID:
+            self._check_process()
+        idx = 0 if account is None else self._account_index(account)
+        t = self._config.request_timeout if timeout is None else self._timeout(timeout)
+        if exp_time is not None:
+            self._check_exp_time(exp_time)
         if op.batch:
             items = validate_batch(op, params)
         else:
-            check_extra_names(extra)
-            items = [validate_item(op, params, extra=extra)]
+            if extra is not None:
+                check_extra_names(extra)
+            items = [validate_item(op, params, "", extra)]
         meta = RequestMeta(
             op.op,
             self._ws_key_for(op),
@@ -321,6 +327,10 @@ class AsyncFacade(FacadeBase):
         exp_time: int | None = None,
     ) -> Any:
         idx, meta = self._prepare(op, params, extra, account, timeout, exp_time)
+        if get_running_loop() is self._core.loop:
+            # Engine-loop mode (okxkc.run): the caller is on the engine loop, where the
+            # request coroutine runs anyway, so it is awaited with no hand-off at all.
+            return await self._send(idx, meta, op)
         return await engine.run_async(self._send(idx, meta, op))
 
     async def send_ws_api_request(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -97,6 +97,32 @@ class Operation:
             {p.name: p.positive for p in self.params if p.kind == "dec"},
         )
         object.__setattr__(self, "_ints", frozenset(p.name for p in self.params if p.kind == "int"))
+        object.__setattr__(self, "_rules_hold", _compile_rules(self))
+
+
+def _compile_rules(op: Operation) -> Callable[[dict[str, Any]], bool]:
+    """One expression that is true when every presence rule of ``op`` holds.
+
+    ``validate_item`` checks it first and walks the rules one by one (to name the
+    field) only when it is false. Built from the operation table's field names, never
+    from user input.
+    """
+    conds = [f"{name!r} in out" for name in (p.name for p in op.params if p.required)]
+    conds += ["(" + " or ".join(f"{g!r} in out" for g in group) + ")" for group in op.one_of]
+    conds += [
+        "(" + " + ".join(f"({g!r} in out)" for g in group) + ") <= 1" for group in op.exclusive
+    ]
+    namespace: dict[str, Any] = {}
+    for i, (key, values, needed) in enumerate(op.required_if):
+        need = " or ".join(f"{n!r} in out" for n in needed)
+        if values:
+            namespace[f"_values{i}"] = tuple(values)
+            conds.append(f"({key!r} not in out or out[{key!r}] not in _values{i} or {need})")
+        else:
+            conds.append(f"({key!r} not in out or {need})")
+    source = "def rules_hold(out):\n    return " + (" and ".join(conds) or "True") + "\n"
+    exec(compile(source, f"<okxkc rules of {op.op}>", "exec"), namespace)
+    return namespace["rules_hold"]  # type: ignore[no-any-return]
 
 
 def _show(value: Any) -> str:
@@ -288,21 +314,21 @@ def validate_item(
     JSON; a listed field given there is checked like an argument.
     """
     fields = op.fields
+    choices_of = op._choices.get  # type: ignore[attr-defined]
+    decimal_sign = op._dec.get  # type: ignore[attr-defined]
+    ints = op._ints  # type: ignore[attr-defined]
     out: dict[str, Any] = {}
     for key, value in params.items():
         if value is None:
             continue
-        if not isinstance(key, str) or not key:
-            raise ValidationError(
-                where[:-1] or "params", f"field names must be non-empty strings, got {_show(key)}"
-            )
-        # Fast paths: enumerations, canonical decimal strings, 64-bit ints.
+        # Fast paths: enumerations, canonical decimal strings, 64-bit ints. Only listed
+        # fields (non-empty strings) take them; anything else gets the full checks.
         if type(value) is str:
-            choices = op._choices.get(key)  # type: ignore[attr-defined]
+            choices = choices_of(key)
             if choices is not None and value in choices:
                 out[key] = value
                 continue
-            positive = op._dec.get(key)  # type: ignore[attr-defined]
+            positive = decimal_sign(key)
             if (
                 positive is not None
                 and len(value) <= MAX_DECIMAL_LEN
@@ -311,9 +337,13 @@ def validate_item(
             ):
                 out[key] = value
                 continue
-        elif type(value) is int and key in op._ints and _INT_MIN <= value <= _INT_MAX:  # type: ignore[attr-defined]
+        elif type(value) is int and key in ints and _INT_MIN <= value <= _INT_MAX:
             out[key] = value
             continue
+        if not isinstance(key, str) or not key:
+            raise ValidationError(
+                where[:-1] or "params", f"field names must be non-empty strings, got {_show(key)}"
+            )
         p = fields.get(key)
         if p is None:
             hint = "" if op.batch else "; pass unlisted fields in extra_params"
@@ -330,6 +360,9 @@ def validate_item(
                 out[key] = _check(p, value, where)
             else:
                 out[key] = _json_value(value, f"extra_params[{key!r}]", "", 0)
+    if op._rules_hold(out):  # type: ignore[attr-defined]
+        return out
+    # Some rule is broken: find the first one, to name its field.
     for name in op._required:  # type: ignore[attr-defined]
         if name not in out:
             raise ValidationError(where + name, f"is required by {op.op}")

@@ -46,12 +46,14 @@ def _base36(n: int) -> str:
 def new_id_source() -> Callable[[], str]:
     """A fresh id generator: a random per-process prefix plus a counter.
 
-    The prefix (pid + 6 random chars, base36) keeps ids unique across restarts and
-    forked children; the counter keeps them unique within the process.
+    The prefix (pid in base36 + 6 random hex chars) keeps ids unique across restarts
+    and forked children; the decimal counter keeps them unique within the process.
     """
     prefix = _base36(os.getpid()) + secrets.token_hex(4)[:6]
-    counter = itertools.count(1)
-    return lambda: prefix + _base36(next(counter))
+    # The counter is decimal: str() of an int is one C call, and at most 20 digits
+    # keep ids within 32 characters (the prefix is at most 12).
+    count = itertools.count(1).__next__
+    return lambda: prefix + str(count())
 
 
 class Pending:
@@ -75,6 +77,7 @@ class Pending:
         meta: Any,
         socket_gen: int,
         deadline: float,
+        on_timeout: Callable[[Pending], BaseException] | None = None,
     ) -> None:
         self.request_id = request_id
         self.future = future
@@ -83,7 +86,7 @@ class Pending:
         self.deadline = deadline  # time.monotonic()
         self.sent = False
         self.tick = 0  # the deadline bucket it sits in (0: none)
-        self.on_timeout: Callable[[Pending], BaseException] | None = None
+        self.on_timeout = on_timeout
 
 
 class Correlator:
@@ -112,13 +115,24 @@ class Correlator:
         on_timeout: Callable[[Pending], BaseException],
     ) -> Pending:
         """Register a request; it fails with ``on_timeout(entry)`` at ``deadline`` (monotonic)."""
-        if request_id in self.pending:
+        pending = self.pending
+        if request_id in pending:
             raise RuntimeError(f"request id {request_id!r} already pending")
-        entry = Pending(request_id, self._loop.create_future(), meta, socket_gen, deadline)
-        entry.on_timeout = on_timeout
-        self._arm(entry)
-        self.pending[request_id] = entry
-        self._per_socket[socket_gen] = self._per_socket.get(socket_gen, 0) + 1
+        entry = Pending(
+            request_id, self._loop.create_future(), meta, socket_gen, deadline, on_timeout
+        )
+        # _arm, inlined: this runs once per request.
+        tick = int(deadline / TICK) + 1
+        bucket = self._buckets.get(tick)
+        if bucket is None:
+            bucket = self._buckets[tick] = set()
+            delay = tick * TICK - time.monotonic()
+            self._loop.call_later(max(0.0, delay) + _REARM_SLACK, self._sweep, tick)
+        bucket.add(entry)
+        entry.tick = tick
+        pending[request_id] = entry
+        per_socket = self._per_socket
+        per_socket[socket_gen] = per_socket.get(socket_gen, 0) + 1
         return entry
 
     def _arm(self, entry: Pending) -> None:
@@ -189,8 +203,20 @@ class Correlator:
         entry = self.pending.pop(request_id, None)
         if entry is not None:
             if entry.tick:
-                self._disarm(entry)
-            self._release(entry)
+                bucket = self._buckets.get(entry.tick)
+                if bucket is not None:
+                    bucket.discard(entry)
+                entry.tick = 0
+            # _release, inlined for the common case of more requests on the socket.
+            gen = entry.socket_gen
+            left = self._per_socket.get(gen, 0) - 1
+            if left > 0:
+                self._per_socket[gen] = left
+            else:
+                self._per_socket.pop(gen, None)
+                callback = self._idle_watch.pop(gen, None)
+                if callback is not None:
+                    callback()
         return entry
 
     def pop_late(self, request_id: str) -> Pending | None:

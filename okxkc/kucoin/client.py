@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal, TypedDict, Union, cast
+from typing import Any, Literal, TypedDict, Union
 
 from .._facade import AsyncFacade, SyncFacade
 from ._base import KucoinClientBase, operation
@@ -133,7 +133,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'allowMaxTimeWindow': allowMaxTimeWindow,
             'clientTimestamp': clientTimestamp,
         }
-        return cast('KucoinResponse[SpotOrderAck]', self._call(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotOrderAck] = self._call(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def modify_spot_order(
         self,
@@ -161,7 +162,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'newPrice': newPrice,
             'newSize': newSize,
         }
-        return cast('KucoinResponse[SpotModifyAck]', self._call(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotModifyAck] = self._call(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_spot_order(
         self,
@@ -184,7 +186,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        return cast('KucoinResponse[SpotCancelAck]', self._call(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotCancelAck] = self._call(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def submit_sync_spot_order(
         self,
@@ -236,7 +239,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'allowMaxTimeWindow': allowMaxTimeWindow,
             'clientTimestamp': clientTimestamp,
         }
-        return cast('KucoinResponse[SyncOrderAck]', self._call(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SyncOrderAck] = self._call(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_sync_spot_order(
         self,
@@ -259,7 +263,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        return cast('KucoinResponse[SyncCancelAck]', self._call(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SyncCancelAck] = self._call(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def submit_margin_order(
         self,
@@ -309,7 +314,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'autoBorrow': autoBorrow,
             'autoRepay': autoRepay,
         }
-        return cast('KucoinResponse[MarginOrderAck]', self._call(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[MarginOrderAck] = self._call(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_margin_order(
         self,
@@ -332,7 +338,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        return cast('KucoinResponse[SpotCancelAck]', self._call(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotCancelAck] = self._call(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def submit_futures_order(
         self,
@@ -396,7 +403,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'visibleSize': visibleSize,
             'positionSide': positionSide,
         }
-        return cast('KucoinResponse[FuturesOrderAck]', self._call(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[FuturesOrderAck] = self._call(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_futures_order(
         self,
@@ -418,7 +426,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'clientOid': clientOid,
             'symbol': symbol,
         }
-        return cast('KucoinResponse[FuturesCancelAck]', self._call(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[FuturesCancelAck] = self._call(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def submit_multiple_futures_orders(
         self,
@@ -433,7 +442,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Takes 1 to 20 items in ``orders``.
         Required: clientOid, side, symbol.
         """
-        return cast('KucoinResponse[list[FuturesBatchOrderItem]]', self._call(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None))
+        result: KucoinResponse[list[FuturesBatchOrderItem]] = self._call(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None)
+        return result
 
     def cancel_multiple_futures_orders(
         self,
@@ -453,7 +463,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'orderIdsList': orderIdsList,
             'clientOidsList': clientOidsList,
         }
-        return cast('KucoinResponse[list[FuturesBatchCancelItem]]', self._call(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None))
+        result: KucoinResponse[list[FuturesBatchCancelItem]] = self._call(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None)
+        return result
 
 
 class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
@@ -511,7 +522,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'allowMaxTimeWindow': allowMaxTimeWindow,
             'clientTimestamp': clientTimestamp,
         }
-        return cast('KucoinResponse[SpotOrderAck]', await self._acall(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotOrderAck] = await self._acall(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def modify_spot_order(
         self,
@@ -539,7 +551,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'newPrice': newPrice,
             'newSize': newSize,
         }
-        return cast('KucoinResponse[SpotModifyAck]', await self._acall(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotModifyAck] = await self._acall(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_spot_order(
         self,
@@ -562,7 +575,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        return cast('KucoinResponse[SpotCancelAck]', await self._acall(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotCancelAck] = await self._acall(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def submit_sync_spot_order(
         self,
@@ -614,7 +628,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'allowMaxTimeWindow': allowMaxTimeWindow,
             'clientTimestamp': clientTimestamp,
         }
-        return cast('KucoinResponse[SyncOrderAck]', await self._acall(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SyncOrderAck] = await self._acall(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_sync_spot_order(
         self,
@@ -637,7 +652,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        return cast('KucoinResponse[SyncCancelAck]', await self._acall(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SyncCancelAck] = await self._acall(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def submit_margin_order(
         self,
@@ -687,7 +703,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'autoBorrow': autoBorrow,
             'autoRepay': autoRepay,
         }
-        return cast('KucoinResponse[MarginOrderAck]', await self._acall(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[MarginOrderAck] = await self._acall(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_margin_order(
         self,
@@ -710,7 +727,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        return cast('KucoinResponse[SpotCancelAck]', await self._acall(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotCancelAck] = await self._acall(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def submit_futures_order(
         self,
@@ -774,7 +792,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'visibleSize': visibleSize,
             'positionSide': positionSide,
         }
-        return cast('KucoinResponse[FuturesOrderAck]', await self._acall(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[FuturesOrderAck] = await self._acall(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_futures_order(
         self,
@@ -796,7 +815,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'clientOid': clientOid,
             'symbol': symbol,
         }
-        return cast('KucoinResponse[FuturesCancelAck]', await self._acall(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[FuturesCancelAck] = await self._acall(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def submit_multiple_futures_orders(
         self,
@@ -811,7 +831,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Takes 1 to 20 items in ``orders``.
         Required: clientOid, side, symbol.
         """
-        return cast('KucoinResponse[list[FuturesBatchOrderItem]]', await self._acall(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None))
+        result: KucoinResponse[list[FuturesBatchOrderItem]] = await self._acall(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None)
+        return result
 
     async def cancel_multiple_futures_orders(
         self,
@@ -831,4 +852,5 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'orderIdsList': orderIdsList,
             'clientOidsList': clientOidsList,
         }
-        return cast('KucoinResponse[list[FuturesBatchCancelItem]]', await self._acall(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None))
+        result: KucoinResponse[list[FuturesBatchCancelItem]] = await self._acall(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None)
+        return result

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal, TypedDict, Union, cast
+from typing import Any, Literal, TypedDict, Union
 
 from .._facade import AsyncFacade, SyncFacade
 from ._base import OkxClientBase, operation
@@ -175,7 +175,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'outcome': outcome,
             'attachAlgoOrds': attachAlgoOrds,
         }
-        return cast('OkxResponse[OrderAck]', self._call(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time))
+        result: OkxResponse[OrderAck] = self._call(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time)
+        return result
 
     def submit_multiple_orders(
         self,
@@ -192,7 +193,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Required: tdMode, side, ordType, sz.
         At least one of: instId, instIdCode.
         """
-        return cast('OkxResponse[OrderAck]', self._call(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
+        result: OkxResponse[OrderAck] = self._call(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
+        return result
 
     def cancel_order(
         self,
@@ -217,7 +219,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'ordId': ordId,
             'clOrdId': clOrdId,
         }
-        return cast('OkxResponse[CancelAck]', self._call(_CANCEL_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[CancelAck] = self._call(_CANCEL_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_multiple_orders(
         self,
@@ -233,7 +236,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
         """
-        return cast('OkxResponse[CancelAck]', self._call(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None))
+        result: OkxResponse[CancelAck] = self._call(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None)
+        return result
 
     def amend_order(
         self,
@@ -276,7 +280,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'pxAmendType': pxAmendType,
             'attachAlgoOrds': attachAlgoOrds,
         }
-        return cast('OkxResponse[AmendAck]', self._call(_AMEND_ORDER, params, extra_params, account, timeout, exp_time))
+        result: OkxResponse[AmendAck] = self._call(_AMEND_ORDER, params, extra_params, account, timeout, exp_time)
+        return result
 
     def amend_multiple_orders(
         self,
@@ -294,7 +299,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: ordId, clOrdId.
         At least one of: newSz, newPx, newPxUsd, newPxVol.
         """
-        return cast('OkxResponse[AmendAck]', self._call(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
+        result: OkxResponse[AmendAck] = self._call(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
+        return result
 
     def mass_cancel_orders(
         self,
@@ -316,7 +322,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'instFamily': instFamily,
             'lockInterval': lockInterval,
         }
-        return cast('OkxResponse[MassCancelAck]', self._call(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None))
+        result: OkxResponse[MassCancelAck] = self._call(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None)
+        return result
 
     def submit_spread_order(
         self,
@@ -346,7 +353,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'sz': sz,
             'px': px,
         }
-        return cast('OkxResponse[SpreadOrderAck]', self._call(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadOrderAck] = self._call(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def amend_spread_order(
         self,
@@ -373,7 +381,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'newSz': newSz,
             'newPx': newPx,
         }
-        return cast('OkxResponse[SpreadAmendAck]', self._call(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadAmendAck] = self._call(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_spread_order(
         self,
@@ -393,7 +402,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'ordId': ordId,
             'clOrdId': clOrdId,
         }
-        return cast('OkxResponse[SpreadCancelAck]', self._call(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadCancelAck] = self._call(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def mass_cancel_spread_orders(
         self,
@@ -410,7 +420,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         params = {
             'sprdId': sprdId,
         }
-        return cast('OkxResponse[MassCancelAck]', self._call(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None))
+        result: OkxResponse[MassCancelAck] = self._call(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None)
+        return result
 
 
 class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
@@ -484,7 +495,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'outcome': outcome,
             'attachAlgoOrds': attachAlgoOrds,
         }
-        return cast('OkxResponse[OrderAck]', await self._acall(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time))
+        result: OkxResponse[OrderAck] = await self._acall(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time)
+        return result
 
     async def submit_multiple_orders(
         self,
@@ -501,7 +513,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Required: tdMode, side, ordType, sz.
         At least one of: instId, instIdCode.
         """
-        return cast('OkxResponse[OrderAck]', await self._acall(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
+        result: OkxResponse[OrderAck] = await self._acall(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
+        return result
 
     async def cancel_order(
         self,
@@ -526,7 +539,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'ordId': ordId,
             'clOrdId': clOrdId,
         }
-        return cast('OkxResponse[CancelAck]', await self._acall(_CANCEL_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[CancelAck] = await self._acall(_CANCEL_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_multiple_orders(
         self,
@@ -542,7 +556,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
         """
-        return cast('OkxResponse[CancelAck]', await self._acall(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None))
+        result: OkxResponse[CancelAck] = await self._acall(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None)
+        return result
 
     async def amend_order(
         self,
@@ -585,7 +600,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'pxAmendType': pxAmendType,
             'attachAlgoOrds': attachAlgoOrds,
         }
-        return cast('OkxResponse[AmendAck]', await self._acall(_AMEND_ORDER, params, extra_params, account, timeout, exp_time))
+        result: OkxResponse[AmendAck] = await self._acall(_AMEND_ORDER, params, extra_params, account, timeout, exp_time)
+        return result
 
     async def amend_multiple_orders(
         self,
@@ -603,7 +619,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         At least one of: ordId, clOrdId.
         At least one of: newSz, newPx, newPxUsd, newPxVol.
         """
-        return cast('OkxResponse[AmendAck]', await self._acall(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
+        result: OkxResponse[AmendAck] = await self._acall(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
+        return result
 
     async def mass_cancel_orders(
         self,
@@ -625,7 +642,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'instFamily': instFamily,
             'lockInterval': lockInterval,
         }
-        return cast('OkxResponse[MassCancelAck]', await self._acall(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None))
+        result: OkxResponse[MassCancelAck] = await self._acall(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None)
+        return result
 
     async def submit_spread_order(
         self,
@@ -655,7 +673,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'sz': sz,
             'px': px,
         }
-        return cast('OkxResponse[SpreadOrderAck]', await self._acall(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadOrderAck] = await self._acall(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def amend_spread_order(
         self,
@@ -682,7 +701,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'newSz': newSz,
             'newPx': newPx,
         }
-        return cast('OkxResponse[SpreadAmendAck]', await self._acall(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadAmendAck] = await self._acall(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_spread_order(
         self,
@@ -702,7 +722,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'ordId': ordId,
             'clOrdId': clOrdId,
         }
-        return cast('OkxResponse[SpreadCancelAck]', await self._acall(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadCancelAck] = await self._acall(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def mass_cancel_spread_orders(
         self,
@@ -719,4 +740,5 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         params = {
             'sprdId': sprdId,
         }
-        return cast('OkxResponse[MassCancelAck]', await self._acall(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None))
+        result: OkxResponse[MassCancelAck] = await self._acall(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None)
+        return result
