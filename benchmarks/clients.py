@@ -273,16 +273,19 @@ class FloorThreadAsync:
 
 
 def _okxkc_kwargs(exchange: str, plan: dict[str, Any]) -> dict[str, Any]:
+    extra = {"request_timeout": plan["request_timeout"]} if "request_timeout" in plan else {}
     if exchange == "okx":
         return {
             "accounts": [{"apiKey": KEY, "apiSecret": SECRET, "apiPass": PASSPHRASE}],
             "base_ws_url": f"ws://127.0.0.1:{plan['okx_port']}",
+            **extra,
         }
     return {
         "api_key": KEY,
         "api_secret": SECRET,
         "api_passphrase": PASSPHRASE,
         "base_ws_url": f"ws://127.0.0.1:{plan['kucoin_port']}",
+        **extra,
     }
 
 
@@ -351,6 +354,9 @@ def _snapshot() -> dict[str, int]:
     return {"rss": _rss_bytes(), "objects": len(gc.get_objects())}
 
 
+MEMORY_REQUEST_TIMEOUT = 2.0
+
+
 def memory(plan: dict[str, Any]) -> dict[str, Any]:
     """RSS and live-object growth of okxkc over many orders, after a warm-up.
 
@@ -376,12 +382,21 @@ def memory(plan: dict[str, Any]) -> dict[str, Any]:
 
         await asyncio.gather(*(worker() for _ in range(level)))
 
+    # okxkc keeps one loop timer per 10 ms of deadlines, armed until that deadline
+    # passes: both snapshots are taken once the deadlines of the orders just sent have
+    # passed, so they see the same state and only a leak shows as growth. A short
+    # request timeout keeps that wait short.
+    plan = dict(plan, request_timeout=MEMORY_REQUEST_TIMEOUT)
+    settle = MEMORY_REQUEST_TIMEOUT + 0.1
+
     def measure(run: Callable[[int], Any], n: int, client: Any) -> dict[str, Any]:
         run(min(20_000, max(n // 10, 1000)))  # warm-up: caches, freelists, arenas
+        time.sleep(settle)
         before = _snapshot()
         t = time.perf_counter()
         run(n)
         secs = time.perf_counter() - t
+        time.sleep(settle)
         after = _snapshot()
         return {
             "orders": n,

@@ -162,7 +162,8 @@ def ops(name: str) -> tuple[str, str]:
 
 # -- Ctrl-C ----------------------------------------------------------------------------------
 CTRL_C = """
-client = make(is_async=(sys.argv[4] == "async"))
+import okxkc
+client = make(is_async=(sys.argv[4] != "sync"))
 when_pending(client, "IN FLIGHT")
 if sys.argv[4] == "sync":
     client.connect_ws_api()
@@ -176,17 +177,18 @@ else:
     async def main():
         await client.connect_ws_api()
         await getattr(client, PLACE)(**order("k1"))
+    run = okxkc.run if sys.argv[4] == "engine" else asyncio.run  # engine-loop mode
     try:
-        asyncio.run(main())
+        run(main())
         print("RETURNED")
     except KeyboardInterrupt:
         print(f"KeyboardInterrupt, pending={client.pending_requests()}", flush=True)
-    asyncio.run(client.close())
+    run(client.close())
 print("DONE", flush=True)
 """
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("kind", ["sync", "async", "engine"])
 def test_ctrl_c_during_a_call_waiting_on_a_swallowed_reply(
     spawn: Callable[..., Child], exchange: tuple[str, Any], kind: str
 ) -> None:

@@ -101,7 +101,12 @@ class Correlator:
         self._late: collections.OrderedDict[str, Pending] = collections.OrderedDict()
         self._per_socket: dict[int, int] = {}
         self._idle_watch: dict[int, Callable[[], None]] = {}
+        # tick -> the requests whose deadline falls in it. A bucket is dropped as soon
+        # as it empties (a set never shrinks: one that held a burst would keep its
+        # memory until its tick), while its timer stays armed (``_armed``): a request
+        # that lands in the same tick later reuses that timer.
         self._buckets: dict[int, set[Pending]] = {}
+        self._armed: set[int] = set()
 
     def __len__(self) -> int:
         return len(self.pending)
@@ -126,8 +131,10 @@ class Correlator:
         bucket = self._buckets.get(tick)
         if bucket is None:
             bucket = self._buckets[tick] = set()
-            delay = tick * TICK - time.monotonic()
-            self._loop.call_later(max(0.0, delay) + _REARM_SLACK, self._sweep, tick)
+            if tick not in self._armed:
+                self._armed.add(tick)
+                delay = tick * TICK - time.monotonic()
+                self._loop.call_later(max(0.0, delay) + _REARM_SLACK, self._sweep, tick)
         bucket.add(entry)
         entry.tick = tick
         pending[request_id] = entry
@@ -140,18 +147,24 @@ class Correlator:
         bucket = self._buckets.get(tick)
         if bucket is None:
             bucket = self._buckets[tick] = set()
-            delay = tick * TICK - time.monotonic()
-            self._loop.call_later(max(0.0, delay) + _REARM_SLACK, self._sweep, tick)
+            if tick not in self._armed:
+                self._armed.add(tick)
+                delay = tick * TICK - time.monotonic()
+                self._loop.call_later(max(0.0, delay) + _REARM_SLACK, self._sweep, tick)
         bucket.add(entry)
         entry.tick = tick
 
     def _disarm(self, entry: Pending) -> None:
-        bucket = self._buckets.get(entry.tick)
+        tick = entry.tick
+        bucket = self._buckets.get(tick)
         if bucket is not None:
             bucket.discard(entry)
+            if not bucket:
+                del self._buckets[tick]
         entry.tick = 0
 
     def _sweep(self, tick: int) -> None:
+        self._armed.discard(tick)
         bucket = self._buckets.pop(tick, None)
         if not bucket:
             return
@@ -202,10 +215,13 @@ class Correlator:
         """Take the pending entry for a reply; ``None`` if unknown (see :meth:`pop_late`)."""
         entry = self.pending.pop(request_id, None)
         if entry is not None:
-            if entry.tick:
-                bucket = self._buckets.get(entry.tick)
+            tick = entry.tick
+            if tick:
+                bucket = self._buckets.get(tick)
                 if bucket is not None:
                     bucket.discard(entry)
+                    if not bucket:
+                        del self._buckets[tick]
                 entry.tick = 0
             # _release, inlined for the common case of more requests on the socket.
             gen = entry.socket_gen
