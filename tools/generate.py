@@ -119,19 +119,16 @@ def method(ex: Exchange, op: Operation, is_async: bool) -> list[str]:
     exp = "exp_time" if op.exp_time else "None"
     if op.batch:
         out.append(
-            f"{ind}result: {rtype} = {call}({const}, {op.collection}, None, account, timeout, {exp})"
+            f"{ind}return cast({rtype!r}, {call}({const}, {op.collection}, None, account, timeout, {exp}))"
         )
-        out.append(f"{ind}return result")
     else:
         out.append(f"{ind}params = {{")
         for p in op.params:
             out.append(f"{ind}    {p.name!r}: {p.name},")
         out.append(f"{ind}}}")
-        # An annotated local, not typing.cast(): no function call on the hot path.
         out.append(
-            f"{ind}result: {rtype} = {call}({const}, params, extra_params, account, timeout, {exp})"
+            f"{ind}return cast({rtype!r}, {call}({const}, params, extra_params, account, timeout, {exp}))"
         )
-        out.append(f"{ind}return result")
     return out
 
 
@@ -163,7 +160,7 @@ def render(ex: Exchange) -> str:
         "",
         "from collections.abc import Mapping, Sequence",
         "from decimal import Decimal",
-        "from typing import Any, Literal, TypedDict, Union",
+        "from typing import Any, Literal, TypedDict, Union, cast",
         "",
         "from .._facade import AsyncFacade, SyncFacade",
         f"from ._base import {ex.base}, operation",

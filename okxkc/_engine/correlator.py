@@ -126,17 +126,7 @@ class Correlator:
         entry = Pending(
             request_id, self._loop.create_future(), meta, socket_gen, deadline, on_timeout
         )
-        # _arm, inlined: this runs once per request.
-        tick = int(deadline / TICK) + 1
-        bucket = self._buckets.get(tick)
-        if bucket is None:
-            bucket = self._buckets[tick] = set()
-            if tick not in self._armed:
-                self._armed.add(tick)
-                delay = tick * TICK - time.monotonic()
-                self._loop.call_later(max(0.0, delay) + _REARM_SLACK, self._sweep, tick)
-        bucket.add(entry)
-        entry.tick = tick
+        self._arm(entry)
         pending[request_id] = entry
         per_socket = self._per_socket
         per_socket[socket_gen] = per_socket.get(socket_gen, 0) + 1
@@ -215,24 +205,9 @@ class Correlator:
         """Take the pending entry for a reply; ``None`` if unknown (see :meth:`pop_late`)."""
         entry = self.pending.pop(request_id, None)
         if entry is not None:
-            tick = entry.tick
-            if tick:
-                bucket = self._buckets.get(tick)
-                if bucket is not None:
-                    bucket.discard(entry)
-                    if not bucket:
-                        del self._buckets[tick]
-                entry.tick = 0
-            # _release, inlined for the common case of more requests on the socket.
-            gen = entry.socket_gen
-            left = self._per_socket.get(gen, 0) - 1
-            if left > 0:
-                self._per_socket[gen] = left
-            else:
-                self._per_socket.pop(gen, None)
-                callback = self._idle_watch.pop(gen, None)
-                if callback is not None:
-                    callback()
+            if entry.tick:
+                self._disarm(entry)
+            self._release(entry)
         return entry
 
     def pop_late(self, request_id: str) -> Pending | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal, TypedDict, Union
+from typing import Any, Literal, TypedDict, Union, cast
 
 from .._facade import AsyncFacade, SyncFacade
 from ._base import KucoinClientBase, operation
@@ -133,8 +133,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'allowMaxTimeWindow': allowMaxTimeWindow,
             'clientTimestamp': clientTimestamp,
         }
-        result: KucoinResponse[SpotOrderAck] = self._call(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SpotOrderAck]', self._call(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None))
 
     def modify_spot_order(
         self,
@@ -162,8 +161,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'newPrice': newPrice,
             'newSize': newSize,
         }
-        result: KucoinResponse[SpotModifyAck] = self._call(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SpotModifyAck]', self._call(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None))
 
     def cancel_spot_order(
         self,
@@ -186,8 +184,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        result: KucoinResponse[SpotCancelAck] = self._call(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SpotCancelAck]', self._call(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None))
 
     def submit_sync_spot_order(
         self,
@@ -239,8 +236,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'allowMaxTimeWindow': allowMaxTimeWindow,
             'clientTimestamp': clientTimestamp,
         }
-        result: KucoinResponse[SyncOrderAck] = self._call(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SyncOrderAck]', self._call(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
 
     def cancel_sync_spot_order(
         self,
@@ -263,8 +259,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        result: KucoinResponse[SyncCancelAck] = self._call(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SyncCancelAck]', self._call(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
 
     def submit_margin_order(
         self,
@@ -314,8 +309,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'autoBorrow': autoBorrow,
             'autoRepay': autoRepay,
         }
-        result: KucoinResponse[MarginOrderAck] = self._call(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[MarginOrderAck]', self._call(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None))
 
     def cancel_margin_order(
         self,
@@ -338,8 +332,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        result: KucoinResponse[SpotCancelAck] = self._call(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SpotCancelAck]', self._call(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None))
 
     def submit_futures_order(
         self,
@@ -403,8 +396,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'visibleSize': visibleSize,
             'positionSide': positionSide,
         }
-        result: KucoinResponse[FuturesOrderAck] = self._call(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[FuturesOrderAck]', self._call(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None))
 
     def cancel_futures_order(
         self,
@@ -426,8 +418,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'clientOid': clientOid,
             'symbol': symbol,
         }
-        result: KucoinResponse[FuturesCancelAck] = self._call(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[FuturesCancelAck]', self._call(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None))
 
     def submit_multiple_futures_orders(
         self,
@@ -442,8 +433,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Takes 1 to 20 items in ``orders``.
         Required: clientOid, side, symbol.
         """
-        result: KucoinResponse[list[FuturesBatchOrderItem]] = self._call(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None)
-        return result
+        return cast('KucoinResponse[list[FuturesBatchOrderItem]]', self._call(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None))
 
     def cancel_multiple_futures_orders(
         self,
@@ -463,8 +453,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
             'orderIdsList': orderIdsList,
             'clientOidsList': clientOidsList,
         }
-        result: KucoinResponse[list[FuturesBatchCancelItem]] = self._call(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[list[FuturesBatchCancelItem]]', self._call(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None))
 
 
 class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
@@ -522,8 +511,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'allowMaxTimeWindow': allowMaxTimeWindow,
             'clientTimestamp': clientTimestamp,
         }
-        result: KucoinResponse[SpotOrderAck] = await self._acall(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SpotOrderAck]', await self._acall(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None))
 
     async def modify_spot_order(
         self,
@@ -551,8 +539,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'newPrice': newPrice,
             'newSize': newSize,
         }
-        result: KucoinResponse[SpotModifyAck] = await self._acall(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SpotModifyAck]', await self._acall(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None))
 
     async def cancel_spot_order(
         self,
@@ -575,8 +562,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        result: KucoinResponse[SpotCancelAck] = await self._acall(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SpotCancelAck]', await self._acall(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None))
 
     async def submit_sync_spot_order(
         self,
@@ -628,8 +614,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'allowMaxTimeWindow': allowMaxTimeWindow,
             'clientTimestamp': clientTimestamp,
         }
-        result: KucoinResponse[SyncOrderAck] = await self._acall(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SyncOrderAck]', await self._acall(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
 
     async def cancel_sync_spot_order(
         self,
@@ -652,8 +637,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        result: KucoinResponse[SyncCancelAck] = await self._acall(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SyncCancelAck]', await self._acall(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
 
     async def submit_margin_order(
         self,
@@ -703,8 +687,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'autoBorrow': autoBorrow,
             'autoRepay': autoRepay,
         }
-        result: KucoinResponse[MarginOrderAck] = await self._acall(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[MarginOrderAck]', await self._acall(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None))
 
     async def cancel_margin_order(
         self,
@@ -727,8 +710,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'orderId': orderId,
             'clientOid': clientOid,
         }
-        result: KucoinResponse[SpotCancelAck] = await self._acall(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[SpotCancelAck]', await self._acall(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None))
 
     async def submit_futures_order(
         self,
@@ -792,8 +774,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'visibleSize': visibleSize,
             'positionSide': positionSide,
         }
-        result: KucoinResponse[FuturesOrderAck] = await self._acall(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[FuturesOrderAck]', await self._acall(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None))
 
     async def cancel_futures_order(
         self,
@@ -815,8 +796,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'clientOid': clientOid,
             'symbol': symbol,
         }
-        result: KucoinResponse[FuturesCancelAck] = await self._acall(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[FuturesCancelAck]', await self._acall(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None))
 
     async def submit_multiple_futures_orders(
         self,
@@ -831,8 +811,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Takes 1 to 20 items in ``orders``.
         Required: clientOid, side, symbol.
         """
-        result: KucoinResponse[list[FuturesBatchOrderItem]] = await self._acall(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None)
-        return result
+        return cast('KucoinResponse[list[FuturesBatchOrderItem]]', await self._acall(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None))
 
     async def cancel_multiple_futures_orders(
         self,
@@ -852,5 +831,4 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'orderIdsList': orderIdsList,
             'clientOidsList': clientOidsList,
         }
-        result: KucoinResponse[list[FuturesBatchCancelItem]] = await self._acall(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None)
-        return result
+        return cast('KucoinResponse[list[FuturesBatchCancelItem]]', await self._acall(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal, TypedDict, Union
+from typing import Any, Literal, TypedDict, Union, cast
 
 from .._facade import AsyncFacade, SyncFacade
 from ._base import OkxClientBase, operation
@@ -175,8 +175,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'outcome': outcome,
             'attachAlgoOrds': attachAlgoOrds,
         }
-        result: OkxResponse[OrderAck] = self._call(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time)
-        return result
+        return cast('OkxResponse[OrderAck]', self._call(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time))
 
     def submit_multiple_orders(
         self,
@@ -193,8 +192,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Required: tdMode, side, ordType, sz.
         At least one of: instId, instIdCode.
         """
-        result: OkxResponse[OrderAck] = self._call(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
-        return result
+        return cast('OkxResponse[OrderAck]', self._call(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
 
     def cancel_order(
         self,
@@ -219,8 +217,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'ordId': ordId,
             'clOrdId': clOrdId,
         }
-        result: OkxResponse[CancelAck] = self._call(_CANCEL_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[CancelAck]', self._call(_CANCEL_ORDER, params, extra_params, account, timeout, None))
 
     def cancel_multiple_orders(
         self,
@@ -236,8 +233,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
         """
-        result: OkxResponse[CancelAck] = self._call(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None)
-        return result
+        return cast('OkxResponse[CancelAck]', self._call(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None))
 
     def amend_order(
         self,
@@ -280,8 +276,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'pxAmendType': pxAmendType,
             'attachAlgoOrds': attachAlgoOrds,
         }
-        result: OkxResponse[AmendAck] = self._call(_AMEND_ORDER, params, extra_params, account, timeout, exp_time)
-        return result
+        return cast('OkxResponse[AmendAck]', self._call(_AMEND_ORDER, params, extra_params, account, timeout, exp_time))
 
     def amend_multiple_orders(
         self,
@@ -299,8 +294,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: ordId, clOrdId.
         At least one of: newSz, newPx, newPxUsd, newPxVol.
         """
-        result: OkxResponse[AmendAck] = self._call(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
-        return result
+        return cast('OkxResponse[AmendAck]', self._call(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
 
     def mass_cancel_orders(
         self,
@@ -322,8 +316,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'instFamily': instFamily,
             'lockInterval': lockInterval,
         }
-        result: OkxResponse[MassCancelAck] = self._call(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[MassCancelAck]', self._call(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None))
 
     def submit_spread_order(
         self,
@@ -353,8 +346,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'sz': sz,
             'px': px,
         }
-        result: OkxResponse[SpreadOrderAck] = self._call(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[SpreadOrderAck]', self._call(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None))
 
     def amend_spread_order(
         self,
@@ -381,8 +373,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'newSz': newSz,
             'newPx': newPx,
         }
-        result: OkxResponse[SpreadAmendAck] = self._call(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[SpreadAmendAck]', self._call(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None))
 
     def cancel_spread_order(
         self,
@@ -402,8 +393,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
             'ordId': ordId,
             'clOrdId': clOrdId,
         }
-        result: OkxResponse[SpreadCancelAck] = self._call(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[SpreadCancelAck]', self._call(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None))
 
     def mass_cancel_spread_orders(
         self,
@@ -420,8 +410,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         params = {
             'sprdId': sprdId,
         }
-        result: OkxResponse[MassCancelAck] = self._call(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[MassCancelAck]', self._call(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None))
 
 
 class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
@@ -495,8 +484,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'outcome': outcome,
             'attachAlgoOrds': attachAlgoOrds,
         }
-        result: OkxResponse[OrderAck] = await self._acall(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time)
-        return result
+        return cast('OkxResponse[OrderAck]', await self._acall(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time))
 
     async def submit_multiple_orders(
         self,
@@ -513,8 +501,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Required: tdMode, side, ordType, sz.
         At least one of: instId, instIdCode.
         """
-        result: OkxResponse[OrderAck] = await self._acall(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
-        return result
+        return cast('OkxResponse[OrderAck]', await self._acall(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
 
     async def cancel_order(
         self,
@@ -539,8 +526,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'ordId': ordId,
             'clOrdId': clOrdId,
         }
-        result: OkxResponse[CancelAck] = await self._acall(_CANCEL_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[CancelAck]', await self._acall(_CANCEL_ORDER, params, extra_params, account, timeout, None))
 
     async def cancel_multiple_orders(
         self,
@@ -556,8 +542,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
         """
-        result: OkxResponse[CancelAck] = await self._acall(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None)
-        return result
+        return cast('OkxResponse[CancelAck]', await self._acall(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None))
 
     async def amend_order(
         self,
@@ -600,8 +585,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'pxAmendType': pxAmendType,
             'attachAlgoOrds': attachAlgoOrds,
         }
-        result: OkxResponse[AmendAck] = await self._acall(_AMEND_ORDER, params, extra_params, account, timeout, exp_time)
-        return result
+        return cast('OkxResponse[AmendAck]', await self._acall(_AMEND_ORDER, params, extra_params, account, timeout, exp_time))
 
     async def amend_multiple_orders(
         self,
@@ -619,8 +603,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         At least one of: ordId, clOrdId.
         At least one of: newSz, newPx, newPxUsd, newPxVol.
         """
-        result: OkxResponse[AmendAck] = await self._acall(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
-        return result
+        return cast('OkxResponse[AmendAck]', await self._acall(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
 
     async def mass_cancel_orders(
         self,
@@ -642,8 +625,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'instFamily': instFamily,
             'lockInterval': lockInterval,
         }
-        result: OkxResponse[MassCancelAck] = await self._acall(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[MassCancelAck]', await self._acall(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None))
 
     async def submit_spread_order(
         self,
@@ -673,8 +655,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'sz': sz,
             'px': px,
         }
-        result: OkxResponse[SpreadOrderAck] = await self._acall(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[SpreadOrderAck]', await self._acall(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None))
 
     async def amend_spread_order(
         self,
@@ -701,8 +682,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'newSz': newSz,
             'newPx': newPx,
         }
-        result: OkxResponse[SpreadAmendAck] = await self._acall(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[SpreadAmendAck]', await self._acall(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None))
 
     async def cancel_spread_order(
         self,
@@ -722,8 +702,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
             'ordId': ordId,
             'clOrdId': clOrdId,
         }
-        result: OkxResponse[SpreadCancelAck] = await self._acall(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[SpreadCancelAck]', await self._acall(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None))
 
     async def mass_cancel_spread_orders(
         self,
@@ -740,5 +719,4 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         params = {
             'sprdId': sprdId,
         }
-        result: OkxResponse[MassCancelAck] = await self._acall(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None)
-        return result
+        return cast('OkxResponse[MassCancelAck]', await self._acall(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None))
