@@ -11,14 +11,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import Enum
 from typing import Any
+
+import attrs
 
 from .errors import ValidationError
 
 __all__ = [
     "MAX_DECIMAL_LEN",
+    "Kind",
     "Operation",
     "Param",
     "check_extra_names",
@@ -39,18 +42,34 @@ _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 _MAX_DEPTH = 8
 
 
-@dataclass(frozen=True)
+class Kind(str, Enum):
+    """What a request field holds, and so how it is checked and sent.
+
+    Members are ``str`` values: ``Kind.DEC == "dec"``.
+    """
+
+    STR = "str"  #: text
+    DEC = "dec"  #: a number, sent as an exact decimal string
+    INT = "int"  #: a signed 64-bit integer, sent as a JSON number
+    BOOL = "bool"  #: true / false
+    LIST = "list"  #: a list of JSON objects
+    STRLIST = "strlist"  #: a list of strings
+    OBJ = "obj"  #: a JSON object
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen
 class Param:
     """One request field, named exactly as the exchange names it.
 
-    kind: ``str`` | ``dec`` (number sent as an exact decimal string) | ``int`` (signed
-    64-bit) | ``bool`` | ``list`` (list of objects) | ``strlist`` (list of strings) |
-    ``obj`` (object). ``list`` and ``obj`` contents are free-form but must be JSON:
-    string keys, no cycles, floats and Decimals sent as decimal strings.
+    ``list`` and ``obj`` contents are free-form but must be JSON: string keys, no
+    cycles, floats and Decimals sent as decimal strings.
     """
 
     name: str
-    kind: str = "str"
+    kind: Kind = attrs.field(default=Kind.STR, converter=Kind)
     required: bool = False
     choices: tuple[str, ...] = ()
     max_len: int | None = None
@@ -60,7 +79,7 @@ class Param:
     doc: str = ""
 
 
-@dataclass(frozen=True)
+@attrs.frozen
 class Operation:
     """One exchange op and everything the facades and validator need to know."""
 
@@ -82,21 +101,25 @@ class Operation:
     needs_instrument_code: bool = False  # OKX: instId -> instIdCode
     collection: str = "orders"  # argument name of a batch method
     result_is_list: bool = False  # the reply's data is a list even though args is one object
-    fields: Mapping[str, Param] = field(init=False, repr=False, compare=False)
+    # Derived from the above, for the validator's fast path.
+    fields: Mapping[str, Param] = attrs.field(init=False, repr=False, eq=False)
+    _required: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
+    _choices: Mapping[str, frozenset[str]] = attrs.field(init=False, repr=False, eq=False)
+    _dec: Mapping[str, bool] = attrs.field(init=False, repr=False, eq=False)
+    _ints: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+    _rules_hold: Callable[[dict[str, Any]], bool] = attrs.field(init=False, repr=False, eq=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "fields", {p.name: p for p in self.params})
-        # precomputed for validate_item's fast path.
-        object.__setattr__(self, "_required", tuple(p.name for p in self.params if p.required))
-        object.__setattr__(
-            self, "_choices", {p.name: frozenset(p.choices) for p in self.params if p.choices}
-        )
-        object.__setattr__(
-            self,
-            "_dec",
-            {p.name: p.positive for p in self.params if p.kind == "dec"},
-        )
-        object.__setattr__(self, "_ints", frozenset(p.name for p in self.params if p.kind == "int"))
+    def __attrs_post_init__(self) -> None:
+        params = self.params
+        derived: dict[str, Any] = {
+            "fields": {p.name: p for p in params},
+            "_required": tuple(p.name for p in params if p.required),
+            "_choices": {p.name: frozenset(p.choices) for p in params if p.choices},
+            "_dec": {p.name: p.positive for p in params if p.kind is Kind.DEC},
+            "_ints": frozenset(p.name for p in params if p.kind is Kind.INT),
+        }
+        for key, value in derived.items():
+            object.__setattr__(self, key, value)
         object.__setattr__(self, "_rules_hold", _compile_rules(self))
 
 
@@ -250,7 +273,7 @@ _patterns: dict[str, re.Pattern[str]] = {}
 def _check(p: Param, value: Any, where: str) -> Any:
     kind = p.kind
     name = where + p.name
-    if kind == "str":
+    if kind is Kind.STR:
         if not isinstance(value, str):
             raise ValidationError(name, f"must be a string, got {type(value).__name__}")
         if p.choices and value not in p.choices:
@@ -271,27 +294,27 @@ def _check(p: Param, value: Any, where: str) -> Any:
             raise ValidationError(name, "must not be empty")
         _check_text(value, name)
         return value
-    if kind == "dec":
+    if kind is Kind.DEC:
         return decimal_text(value, name, p.positive)
-    if kind == "int":
+    if kind is Kind.INT:
         return _int(value, name)
-    if kind == "bool":
+    if kind is Kind.BOOL:
         if value is True or value is False:
             return value
         if isinstance(value, str) and value in ("true", "false"):
             return value == "true"
         raise ValidationError(name, f"must be a bool, got {_show(value)}")
-    if kind == "list":
+    if kind is Kind.LIST:
         if not isinstance(value, (list, tuple)) or not all(isinstance(x, Mapping) for x in value):
             raise ValidationError(name, "must be a list of objects")
         return [_json_object(x, name, f"[{i}]", 1) for i, x in enumerate(value)]
-    if kind == "strlist":
+    if kind is Kind.STRLIST:
         if not isinstance(value, (list, tuple)) or not all(isinstance(x, str) for x in value):
             raise ValidationError(name, "must be a list of strings")
         for x in value:
             _check_text(x, name)
         return list(value)
-    if kind == "obj":
+    if kind is Kind.OBJ:
         if not isinstance(value, Mapping):
             raise ValidationError(name, "must be an object")
         return _json_object(value, name, "", 1)
@@ -314,9 +337,9 @@ def validate_item(
     JSON; a listed field given there is checked like an argument.
     """
     fields = op.fields
-    choices_of = op._choices.get  # type: ignore[attr-defined]
-    decimal_sign = op._dec.get  # type: ignore[attr-defined]
-    ints = op._ints  # type: ignore[attr-defined]
+    choices_of = op._choices.get
+    decimal_sign = op._dec.get
+    ints = op._ints
     out: dict[str, Any] = {}
     for key, value in params.items():
         if value is None:
@@ -360,10 +383,10 @@ def validate_item(
                 out[key] = _check(p, value, where)
             else:
                 out[key] = _json_value(value, f"extra_params[{key!r}]", "", 0)
-    if op._rules_hold(out):  # type: ignore[attr-defined]
+    if op._rules_hold(out):
         return out
     # Some rule is broken: find the first one, to name its field.
-    for name in op._required:  # type: ignore[attr-defined]
+    for name in op._required:
         if name not in out:
             raise ValidationError(where + name, f"is required by {op.op}")
     for group in op.one_of:

@@ -7,7 +7,7 @@ letters, digits, ``_`` and ``-``, at most 40; futures batches take at most 20.
 
 from __future__ import annotations
 
-from .._ops import Operation, Param
+from .._ops import Kind, Operation, Param
 
 __all__ = ["FUTURES", "OPERATIONS", "SPOT"]
 
@@ -29,15 +29,15 @@ _SIDE = Param("side", required=True, choices=("buy", "sell"))
 _SYMBOL = Param("symbol", required=True, doc="e.g. BTC-USDT")
 _TIF = Param("timeInForce", choices=("GTC", "GTT", "IOC", "FOK"))
 _COMMON_LIMIT = (
-    Param("price", "dec", positive=True),
-    Param("size", "dec", positive=True),
-    Param("funds", "dec", positive=True, doc="Quote amount (market orders)"),
+    Param("price", Kind.DEC, positive=True),
+    Param("size", Kind.DEC, positive=True),
+    Param("funds", Kind.DEC, positive=True, doc="Quote amount (market orders)"),
     _TIF,
-    Param("cancelAfter", "int", doc="Seconds, with timeInForce GTT"),
-    Param("postOnly", "bool"),
-    Param("hidden", "bool"),
-    Param("iceberg", "bool"),
-    Param("visibleSize", "dec", positive=True),
+    Param("cancelAfter", Kind.INT, doc="Seconds, with timeInForce GTT"),
+    Param("postOnly", Kind.BOOL),
+    Param("hidden", Kind.BOOL),
+    Param("iceberg", Kind.BOOL),
+    Param("visibleSize", Kind.DEC, positive=True),
 )
 _SPOT_ORDER = (
     _SYMBOL,
@@ -48,8 +48,12 @@ _SPOT_ORDER = (
     Param("stp", choices=("DC", "CO", "CN", "CB")),
     Param("remark", max_len=20),
     Param("tags", max_len=20),
-    Param("allowMaxTimeWindow", "int", doc="ms; the order fails if it reaches the gateway later"),
-    Param("clientTimestamp", "int", doc="ms; filled in at sending when allowMaxTimeWindow is set"),
+    Param(
+        "allowMaxTimeWindow", Kind.INT, doc="ms; the order fails if it reaches the gateway later"
+    ),
+    Param(
+        "clientTimestamp", Kind.INT, doc="ms; filled in at sending when allowMaxTimeWindow is set"
+    ),
 )
 _SPOT_REQUIRED_IF = (
     ("type", ("limit",), ("price",)),
@@ -64,26 +68,26 @@ _FUTURES_ORDER = (
     _client_oid(required=True),
     _SIDE,
     Param("symbol", required=True, doc="e.g. XBTUSDTM"),
-    Param("leverage", "int"),
+    Param("leverage", Kind.INT),
     Param("type", choices=("limit", "market")),
     Param("remark", max_len=100),
     Param("stop", choices=("down", "up")),
     Param("stopPriceType", choices=("TP", "MP", "IP")),
-    Param("stopPrice", "dec", positive=True),
-    Param("reduceOnly", "bool"),
-    Param("closeOrder", "bool"),
-    Param("forceHold", "bool"),
+    Param("stopPrice", Kind.DEC, positive=True),
+    Param("reduceOnly", Kind.BOOL),
+    Param("closeOrder", Kind.BOOL),
+    Param("forceHold", Kind.BOOL),
     Param("stp", choices=("CN", "CO", "CB")),
     Param("marginMode", choices=("ISOLATED", "CROSS")),
-    Param("price", "dec", positive=True),
-    Param("size", "int", doc="Lots"),
-    Param("qty", "dec", positive=True, doc="Base-currency quantity"),
-    Param("valueQty", "dec", positive=True, doc="Quote value"),
+    Param("price", Kind.DEC, positive=True),
+    Param("size", Kind.INT, doc="Lots"),
+    Param("qty", Kind.DEC, positive=True, doc="Base-currency quantity"),
+    Param("valueQty", Kind.DEC, positive=True, doc="Quote value"),
     Param("timeInForce", choices=("GTC", "IOC", "RPI")),
-    Param("postOnly", "bool"),
-    Param("hidden", "bool"),
-    Param("iceberg", "bool"),
-    Param("visibleSize", "dec", positive=True),
+    Param("postOnly", Kind.BOOL),
+    Param("hidden", Kind.BOOL),
+    Param("iceberg", Kind.BOOL),
+    Param("visibleSize", Kind.DEC, positive=True),
     Param("positionSide", choices=("BOTH", "LONG", "SHORT")),
 )
 _FUTURES_EXCLUSIVE = (("size", "qty", "valueQty"),)
@@ -108,8 +112,8 @@ OPERATIONS: tuple[Operation, ...] = (
             _SYMBOL,
             Param("orderId"),
             _client_oid(),
-            Param("newPrice", "dec", positive=True),
-            Param("newSize", "dec", positive=True),
+            Param("newPrice", Kind.DEC, positive=True),
+            Param("newSize", Kind.DEC, positive=True),
         ),
         "SpotModifyAck",
         "Modify a spot order (cancel and replace); returns the new order id.",
@@ -157,9 +161,9 @@ OPERATIONS: tuple[Operation, ...] = (
             Param("type", choices=("limit", "market")),
             Param("stp", choices=("DC", "CO", "CN", "CB")),
             *_COMMON_LIMIT,
-            Param("isIsolated", "bool", doc="False: cross margin (default)"),
-            Param("autoBorrow", "bool"),
-            Param("autoRepay", "bool"),
+            Param("isIsolated", Kind.BOOL, doc="False: cross margin (default)"),
+            Param("autoBorrow", Kind.BOOL),
+            Param("autoRepay", Kind.BOOL),
         ),
         "MarginOrderAck",
         "Place one margin (HF) order (classic accounts).",
@@ -214,8 +218,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "futures.multi_cancel",
         FUTURES,
         (
-            Param("orderIdsList", "strlist", doc="Order ids"),
-            Param("clientOidsList", "list", doc="[{symbol, clientOid}, ...]"),
+            Param("orderIdsList", Kind.STRLIST, doc="Order ids"),
+            Param("clientOidsList", Kind.LIST, doc="[{symbol, clientOid}, ...]"),
         ),
         "FuturesBatchCancelItem",
         "Cancel several futures orders by order ids and/or (symbol, clientOid) pairs.",

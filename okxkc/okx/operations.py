@@ -7,7 +7,7 @@ fields are case-sensitive alphanumerics, ``clOrdId`` and ``reqId`` at most 32,
 
 from __future__ import annotations
 
-from .._ops import Operation, Param
+from .._ops import Kind, Operation, Param
 
 __all__ = ["BUSINESS", "OPERATIONS", "PRIVATE"]
 
@@ -30,7 +30,7 @@ _PRICES = ("px", "pxUsd", "pxVol")
 
 _INSTRUMENT = (
     Param("instId", doc="Instrument ID, e.g. BTC-USDT (resolved to instIdCode)"),
-    Param("instIdCode", "int", doc="Instrument ID code (wins over instId)"),
+    Param("instIdCode", Kind.INT, doc="Instrument ID code (wins over instId)"),
 )
 
 _PLACE = (
@@ -58,26 +58,26 @@ _PLACE = (
             "rpi",
         ),
     ),
-    Param("sz", "dec", required=True, positive=True, doc="Quantity"),
-    Param("px", "dec", doc="Price (limit-type orders)"),
-    Param("pxUsd", "dec", doc="Option price in USD"),
-    Param("pxVol", "dec", doc="Option price in implied volatility"),
+    Param("sz", Kind.DEC, required=True, positive=True, doc="Quantity"),
+    Param("px", Kind.DEC, doc="Price (limit-type orders)"),
+    Param("pxUsd", Kind.DEC, doc="Option price in USD"),
+    Param("pxVol", Kind.DEC, doc="Option price in implied volatility"),
     Param("posSide", choices=("net", "long", "short")),
     Param("ccy", doc="Margin currency"),
     _alnum("clOrdId", 32, "Client order ID"),
     _alnum("tag", 16, "Order tag (sent as given)"),
-    Param("reduceOnly", "bool"),
+    Param("reduceOnly", Kind.BOOL),
     Param("tgtCcy", choices=("base_ccy", "quote_ccy")),
-    Param("banAmend", "bool"),
+    Param("banAmend", Kind.BOOL),
     Param("pxAmendType", choices=("0", "1")),
     Param("tradeQuoteCcy"),
-    Param("slippagePct", "dec"),
+    Param("slippagePct", Kind.DEC),
     Param("stpMode", choices=("cancel_maker", "cancel_taker", "cancel_both")),
-    Param("isElpTakerAccess", "bool"),
-    Param("rpiTakerAccess", "bool"),
+    Param("isElpTakerAccess", Kind.BOOL),
+    Param("rpiTakerAccess", Kind.BOOL),
     Param("speedBump", choices=("0", "1")),
     Param("outcome", choices=("yes", "no")),
-    Param("attachAlgoOrds", "list", doc="Attached TP/SL orders"),
+    Param("attachAlgoOrds", Kind.LIST, doc="Attached TP/SL orders"),
 )
 
 _CANCEL = (
@@ -90,14 +90,14 @@ _AMEND = (
     *_INSTRUMENT,
     Param("ordId"),
     _alnum("clOrdId", 32),
-    Param("cxlOnFail", "bool", doc="Cancel the order if the amend fails"),
+    Param("cxlOnFail", Kind.BOOL, doc="Cancel the order if the amend fails"),
     _alnum("reqId", 32, "Client amend request ID"),
-    Param("newSz", "dec", positive=True),
-    Param("newPx", "dec"),
-    Param("newPxUsd", "dec"),
-    Param("newPxVol", "dec"),
+    Param("newSz", Kind.DEC, positive=True),
+    Param("newPx", Kind.DEC),
+    Param("newPxUsd", Kind.DEC),
+    Param("newPxVol", Kind.DEC),
     Param("pxAmendType", choices=("0", "1")),
-    Param("attachAlgoOrds", "list"),
+    Param("attachAlgoOrds", Kind.LIST),
 )
 
 _INST = ("instId", "instIdCode")
@@ -187,7 +187,7 @@ OPERATIONS: tuple[Operation, ...] = (
         (
             Param("instType", required=True, choices=("OPTION",)),
             Param("instFamily", required=True, doc="e.g. BTC-USD"),
-            Param("lockInterval", "dec", doc="Lock after the cancel, ms in [0, 10000]"),
+            Param("lockInterval", Kind.DEC, doc="Lock after the cancel, ms in [0, 10000]"),
         ),
         "MassCancelAck",
         "Cancel all MMP pending orders of an instrument family (options, portfolio margin).",
@@ -202,8 +202,8 @@ OPERATIONS: tuple[Operation, ...] = (
             _alnum("tag", 16),
             Param("side", required=True, choices=("buy", "sell")),
             Param("ordType", required=True, choices=("market", "limit", "post_only", "ioc")),
-            Param("sz", "dec", required=True, positive=True),
-            Param("px", "dec"),
+            Param("sz", Kind.DEC, required=True, positive=True),
+            Param("px", Kind.DEC),
         ),
         "SpreadOrderAck",
         "Place one spread order.",
@@ -217,8 +217,8 @@ OPERATIONS: tuple[Operation, ...] = (
             Param("ordId"),
             _alnum("clOrdId", 32),
             _alnum("reqId", 32),
-            Param("newSz", "dec", positive=True),
-            Param("newPx", "dec"),
+            Param("newSz", Kind.DEC, positive=True),
+            Param("newPx", Kind.DEC),
         ),
         "SpreadAmendAck",
         "Amend one spread order.",
