@@ -179,12 +179,19 @@ def valid_value(op: Operation, p: Param) -> st.SearchStrategy[Any]:
     if p.pattern is not None:  # the id patterns: [A-Za-z0-9]{1,N} or [A-Za-z0-9_-]{1,N}
         size = int(re.search(r",(\d+)\}", p.pattern)[1])  # type: ignore[index]
         return st.text(ALNUM + "_-" if "_-" in p.pattern else ALNUM, min_size=1, max_size=size)
+    if p.kind == "dec" and (p.min is not None or p.max is not None or p.integral):
+        low, high = int(p.min if p.min is not None else 1), int(p.max or 10**6)
+        return st.integers(low, high).flatmap(lambda n: number_variants(str(n)))
     if p.kind == "dec":
         return positive_numbers
     if p.kind == "int":
-        return st.one_of(st.integers(1, 200), st.integers(1, 200).map(str))
+        low, high = max(1, int(p.min or 1)), min(200, int(p.max or 200))
+        return st.one_of(st.integers(low, high), st.integers(low, high).map(str))
     if p.kind == "bool":
         return st.one_of(st.booleans(), st.sampled_from(["true", "false"]))
+    if p.kind == "list" and p.items:
+        fields = {q.name: valid_value(op, q) for q in p.items}
+        return st.lists(st.fixed_dictionaries(fields), max_size=2)
     if p.kind == "list":
         return st.lists(json_objects, max_size=2)
     if p.kind == "strlist":
@@ -431,6 +438,10 @@ def named_field_ok(
         return name is None or name in op.fields or name in items[i]
     if field in method_params:
         return True
+    # A field inside a list argument's objects: clientOidsList[1].symbol
+    m = re.fullmatch(r"(\w+)\[(\d+)\]\.(\w+)", field)
+    if m is not None and m[1] in method_params and m[1] in op.fields:
+        return m[3] in {q.name for q in op.fields[m[1]].items}
     if field.startswith("extra_params[") and isinstance(extra, Mapping):
         return any(field == f"extra_params[{k!r}]" for k in extra)
     return False
@@ -670,7 +681,7 @@ def test_batch_item_with_a_non_string_key(kucoin_rig: Rig, kind: str) -> None:
     assert err.value.field == "orders[1]" and "must be non-empty strings" in str(err.value)
 
 
-# -- the compiled presence rules agree with the table -----------------------------------
+# -- the compiled presence rules agree with the table (defaults and exemptions included) --
 def _rules_broken(op: Operation, out: Mapping[str, Any]) -> bool:
     """The table's presence rules, read one by one (what validate_item reports)."""
     if any(p.required and p.name not in out for p in op.params):
@@ -679,9 +690,18 @@ def _rules_broken(op: Operation, out: Mapping[str, Any]) -> bool:
         return True
     if any(sum(g in out for g in group) > 1 for group in op.exclusive):
         return True
-    return any(
-        key in out and (not values or out[key] in values) and not any(n in out for n in needed)
+
+    def value(key: str) -> Any:
+        return out[key] if key in out else op.fields[key].default
+
+    if any(
+        (key in out if not values else value(key) in values) and not any(n in out for n in needed)
         for key, values, needed in op.required_if
+    ):
+        return True
+    return any(
+        value(key) not in values and not any(n in out for n in needed)
+        for key, values, needed in op.required_unless
     )
 
 
@@ -693,6 +713,9 @@ def test_compiled_presence_rules_match_the_table(op: Operation, data: st.DataObj
     present = data.draw(st.lists(st.sampled_from(names), unique=True)) if names else []
     out: dict[str, Any] = {}
     for name in present:
-        choices = op.fields[name].choices
-        out[name] = data.draw(st.sampled_from(choices)) if choices else "1"
-    assert op._rules_hold(out) is not _rules_broken(op, out)  # type: ignore[attr-defined]
+        p = op.fields[name]
+        if p.choices:
+            out[name] = data.draw(st.sampled_from(p.choices))
+        else:
+            out[name] = data.draw(st.booleans()) if p.kind == "bool" else "1"
+    assert op._rules_hold(out) is not _rules_broken(op, out)

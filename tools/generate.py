@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import textwrap
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,6 @@ def result_type(ex: Exchange, op: Operation) -> str:
 
 
 def docstring(ex: Exchange, op: Operation, indent: str) -> list[str]:
-    required = [p.name for p in op.params if p.required]
     lines = [
         f'{indent}"""{op.doc}',
         "",
@@ -82,10 +82,10 @@ def docstring(ex: Exchange, op: Operation, indent: str) -> list[str]:
     ]
     if op.batch:
         lines.append(f"{indent}Takes 1 to {op.max_items} items in ``{op.collection}``.")
-    if required:
-        lines.append(f"{indent}Required: {', '.join(required)}.")
-    for group in op.one_of:
-        lines.append(f"{indent}At least one of: {', '.join(group)}.")
+    for note in op.rule_notes():
+        lines += textwrap.wrap(
+            note, 92 - len(indent), initial_indent=indent, subsequent_indent=indent
+        )
     lines.append(f'{indent}"""')
     return [ln if ln.strip() else "" for ln in lines]
 

@@ -112,6 +112,14 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
 
         KuCoin op ``spot.order`` on the ``spot`` socket.
         Required: symbol, side, type.
+        At most one of: size, funds.
+        Needs price when type is 'limit'.
+        Needs size when type is 'limit'.
+        Needs one of size, funds when type is 'market'.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; price > 0; size > 0;
+        funds > 0; cancelAfter >= -1; visibleSize > 0; remark at most 20 ASCII
+        characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
+        clientTimestamp > 0.
         """
         params = {
             'symbol': symbol,
@@ -153,6 +161,9 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Required: symbol.
         At least one of: orderId, clientOid.
         At least one of: newPrice, newSize.
+        At most one of: orderId, clientOid.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; newPrice > 0; newSize >
+        0.
         """
         params = {
             'symbol': symbol,
@@ -178,6 +189,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         KuCoin op ``spot.cancel`` on the ``spot`` socket.
         Required: symbol.
         At least one of: orderId, clientOid.
+        At most one of: orderId, clientOid.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
         params = {
             'symbol': symbol,
@@ -215,6 +228,14 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
 
         KuCoin op ``spot.sync_order`` on the ``spot`` socket.
         Required: symbol, side, type.
+        At most one of: size, funds.
+        Needs price when type is 'limit'.
+        Needs size when type is 'limit'.
+        Needs one of size, funds when type is 'market'.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; price > 0; size > 0;
+        funds > 0; cancelAfter >= -1; visibleSize > 0; remark at most 20 ASCII
+        characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
+        clientTimestamp > 0.
         """
         params = {
             'symbol': symbol,
@@ -253,6 +274,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         KuCoin op ``spot.sync_cancel`` on the ``spot`` socket.
         Required: symbol.
         At least one of: orderId, clientOid.
+        At most one of: orderId, clientOid.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
         params = {
             'symbol': symbol,
@@ -289,6 +312,12 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
 
         KuCoin op ``margin.order`` on the ``spot`` socket.
         Required: clientOid, side, symbol.
+        At most one of: size, funds.
+        Needs price when type is 'limit' (the default).
+        Needs size when type is 'limit' (the default).
+        Needs one of size, funds when type is 'market'.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; price > 0; size > 0;
+        funds > 0; cancelAfter >= -1; visibleSize > 0.
         """
         params = {
             'clientOid': clientOid,
@@ -326,6 +355,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         KuCoin op ``margin.cancel`` on the ``spot`` socket.
         Required: symbol.
         At least one of: orderId, clientOid.
+        At most one of: orderId, clientOid.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
         params = {
             'symbol': symbol,
@@ -368,7 +399,16 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         """Place one futures order.
 
         KuCoin op ``futures.order`` on the ``futures`` socket.
-        Required: clientOid, side, symbol.
+        Required: clientOid, symbol.
+        At most one of: size, qty, valueQty.
+        Needs price when type is 'limit' (the default).
+        Needs stopPrice when stop is given.
+        Needs stopPriceType when stop is given.
+        Needs side unless closeOrder is True.
+        Needs one of size, qty, valueQty unless closeOrder is True.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; leverage > 0; remark at
+        most 100 characters; stopPrice > 0; price > 0; size > 0; qty > 0; valueQty >
+        0; visibleSize > 0.
         """
         params = {
             'clientOid': clientOid,
@@ -412,6 +452,9 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
 
         KuCoin op ``futures.cancel`` on the ``futures`` socket.
         At least one of: orderId, clientOid.
+        At most one of: orderId, clientOid.
+        Needs symbol when clientOid is given.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
         params = {
             'orderId': orderId,
@@ -431,7 +474,17 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
 
         KuCoin op ``futures.multi_order`` on the ``futures`` socket.
         Takes 1 to 20 items in ``orders``.
-        Required: clientOid, side, symbol.
+        Required: clientOid, symbol.
+        At most one of: size, qty, valueQty.
+        Needs price when type is 'limit' (the default).
+        Needs stopPrice when stop is given.
+        Needs stopPriceType when stop is given.
+        Needs side unless closeOrder is True.
+        Needs one of size, qty, valueQty unless closeOrder is True.
+        Each item needs its own clientOid.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; leverage > 0; remark at
+        most 100 characters; stopPrice > 0; price > 0; size > 0; qty > 0; valueQty >
+        0; visibleSize > 0.
         """
         return cast('KucoinResponse[list[FuturesBatchOrderItem]]', self._call(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None))
 
@@ -490,6 +543,14 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
 
         KuCoin op ``spot.order`` on the ``spot`` socket.
         Required: symbol, side, type.
+        At most one of: size, funds.
+        Needs price when type is 'limit'.
+        Needs size when type is 'limit'.
+        Needs one of size, funds when type is 'market'.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; price > 0; size > 0;
+        funds > 0; cancelAfter >= -1; visibleSize > 0; remark at most 20 ASCII
+        characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
+        clientTimestamp > 0.
         """
         params = {
             'symbol': symbol,
@@ -531,6 +592,9 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Required: symbol.
         At least one of: orderId, clientOid.
         At least one of: newPrice, newSize.
+        At most one of: orderId, clientOid.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; newPrice > 0; newSize >
+        0.
         """
         params = {
             'symbol': symbol,
@@ -556,6 +620,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         KuCoin op ``spot.cancel`` on the ``spot`` socket.
         Required: symbol.
         At least one of: orderId, clientOid.
+        At most one of: orderId, clientOid.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
         params = {
             'symbol': symbol,
@@ -593,6 +659,14 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
 
         KuCoin op ``spot.sync_order`` on the ``spot`` socket.
         Required: symbol, side, type.
+        At most one of: size, funds.
+        Needs price when type is 'limit'.
+        Needs size when type is 'limit'.
+        Needs one of size, funds when type is 'market'.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; price > 0; size > 0;
+        funds > 0; cancelAfter >= -1; visibleSize > 0; remark at most 20 ASCII
+        characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
+        clientTimestamp > 0.
         """
         params = {
             'symbol': symbol,
@@ -631,6 +705,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         KuCoin op ``spot.sync_cancel`` on the ``spot`` socket.
         Required: symbol.
         At least one of: orderId, clientOid.
+        At most one of: orderId, clientOid.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
         params = {
             'symbol': symbol,
@@ -667,6 +743,12 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
 
         KuCoin op ``margin.order`` on the ``spot`` socket.
         Required: clientOid, side, symbol.
+        At most one of: size, funds.
+        Needs price when type is 'limit' (the default).
+        Needs size when type is 'limit' (the default).
+        Needs one of size, funds when type is 'market'.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; price > 0; size > 0;
+        funds > 0; cancelAfter >= -1; visibleSize > 0.
         """
         params = {
             'clientOid': clientOid,
@@ -704,6 +786,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         KuCoin op ``margin.cancel`` on the ``spot`` socket.
         Required: symbol.
         At least one of: orderId, clientOid.
+        At most one of: orderId, clientOid.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
         params = {
             'symbol': symbol,
@@ -746,7 +830,16 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         """Place one futures order.
 
         KuCoin op ``futures.order`` on the ``futures`` socket.
-        Required: clientOid, side, symbol.
+        Required: clientOid, symbol.
+        At most one of: size, qty, valueQty.
+        Needs price when type is 'limit' (the default).
+        Needs stopPrice when stop is given.
+        Needs stopPriceType when stop is given.
+        Needs side unless closeOrder is True.
+        Needs one of size, qty, valueQty unless closeOrder is True.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; leverage > 0; remark at
+        most 100 characters; stopPrice > 0; price > 0; size > 0; qty > 0; valueQty >
+        0; visibleSize > 0.
         """
         params = {
             'clientOid': clientOid,
@@ -790,6 +883,9 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
 
         KuCoin op ``futures.cancel`` on the ``futures`` socket.
         At least one of: orderId, clientOid.
+        At most one of: orderId, clientOid.
+        Needs symbol when clientOid is given.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
         params = {
             'orderId': orderId,
@@ -809,7 +905,17 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
 
         KuCoin op ``futures.multi_order`` on the ``futures`` socket.
         Takes 1 to 20 items in ``orders``.
-        Required: clientOid, side, symbol.
+        Required: clientOid, symbol.
+        At most one of: size, qty, valueQty.
+        Needs price when type is 'limit' (the default).
+        Needs stopPrice when stop is given.
+        Needs stopPriceType when stop is given.
+        Needs side unless closeOrder is True.
+        Needs one of size, qty, valueQty unless closeOrder is True.
+        Each item needs its own clientOid.
+        Limits: clientOid 1-40 letters, digits, '_' or '-'; leverage > 0; remark at
+        most 100 characters; stopPrice > 0; price > 0; size > 0; qty > 0; valueQty >
+        0; visibleSize > 0.
         """
         return cast('KucoinResponse[list[FuturesBatchOrderItem]]', await self._acall(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None))
 

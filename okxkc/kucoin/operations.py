@@ -3,6 +3,8 @@
 ``args`` are the bodies of the matching REST endpoints ("same as RestAPI"), so
 the field names, kinds and limits are those of KuCoin's REST docs: clientOid is
 letters, digits, ``_`` and ``-``, at most 40; futures batches take at most 20.
+A rule that is not plain from the field's description names its source in
+``source=`` (or in a comment next to an op-level rule).
 """
 
 from __future__ import annotations
@@ -25,15 +27,30 @@ def _client_oid(required: bool = False) -> Param:
     )
 
 
+def _ascii(name: str, size: int) -> Param:
+    return Param(
+        name,
+        pattern=f"[\\x00-\\x7f]{{0,{size}}}",
+        pattern_text=f"must be at most {size} ASCII characters",
+        source=f"KuCoin docs, HF place order: {name} at most {size} characters (ASCII)",
+    )
+
+
 _SIDE = Param("side", required=True, choices=("buy", "sell"))
 _SYMBOL = Param("symbol", required=True, doc="e.g. BTC-USDT")
-_TIF = Param("timeInForce", choices=("GTC", "GTT", "IOC", "FOK"))
+_TIF = Param("timeInForce", choices=("GTC", "GTT", "IOC", "FOK"), default="GTC")
 _COMMON_LIMIT = (
     Param("price", Kind.DEC, positive=True),
     Param("size", Kind.DEC, positive=True),
     Param("funds", Kind.DEC, positive=True, doc="Quote amount (market orders)"),
     _TIF,
-    Param("cancelAfter", Kind.INT, doc="Seconds, with timeInForce GTT"),
+    Param(
+        "cancelAfter",
+        Kind.INT,
+        min=-1,
+        doc="Seconds, with timeInForce GTT; -1: never (the default)",
+        source="KuCoin docs, HF place order: -1 means never cancelled, the default",
+    ),
     Param("postOnly", Kind.BOOL),
     Param("hidden", Kind.BOOL),
     Param("iceberg", Kind.BOOL),
@@ -46,15 +63,26 @@ _SPOT_ORDER = (
     _client_oid(),
     *_COMMON_LIMIT,
     Param("stp", choices=("DC", "CO", "CN", "CB")),
-    Param("remark", max_len=20),
-    Param("tags", max_len=20),
+    _ascii("remark", 20),
+    _ascii("tags", 20),
     Param(
-        "allowMaxTimeWindow", Kind.INT, doc="ms; the order fails if it reaches the gateway later"
+        "allowMaxTimeWindow",
+        Kind.INT,
+        positive=True,
+        doc="ms; the order fails if it reaches the gateway later",
+        # The order fails when clientTimestamp + allowMaxTimeWindow is earlier than the
+        # gateway's receive time: a window of 0 or less fails every order.
+        source="KuCoin docs, HF place order: clientTimestamp + allowMaxTimeWindow",
     ),
     Param(
-        "clientTimestamp", Kind.INT, doc="ms; filled in at sending when allowMaxTimeWindow is set"
+        "clientTimestamp",
+        Kind.INT,
+        positive=True,
+        doc="ms; filled in at sending when allowMaxTimeWindow is set",
     ),
 )
+# Limit orders need price and size, market orders size or funds (KuCoin docs, HF place
+# order and margin HF order; a margin order's type is limit when left out).
 _SPOT_REQUIRED_IF = (
     ("type", ("limit",), ("price",)),
     ("type", ("limit",), ("size",)),
@@ -64,26 +92,29 @@ _SIZE_OR_FUNDS = (("size", "funds"),)
 _CANCEL = (_SYMBOL, Param("orderId"), _client_oid())
 _IDS = ("orderId", "clientOid")
 
+# KuCoin docs, futures place order: with closeOrder=true the whole position is closed
+# and "Side, Size and Leverage fields can be left empty".
+_CLOSE = "closeOrder"
 _FUTURES_ORDER = (
     _client_oid(required=True),
-    _SIDE,
+    Param("side", choices=("buy", "sell"), doc="Required unless closeOrder is true"),
     Param("symbol", required=True, doc="e.g. XBTUSDTM"),
-    Param("leverage", Kind.INT),
-    Param("type", choices=("limit", "market")),
+    Param("leverage", Kind.INT, positive=True),
+    Param("type", choices=("limit", "market"), default="limit"),
     Param("remark", max_len=100),
     Param("stop", choices=("down", "up")),
     Param("stopPriceType", choices=("TP", "MP", "IP")),
     Param("stopPrice", Kind.DEC, positive=True),
     Param("reduceOnly", Kind.BOOL),
-    Param("closeOrder", Kind.BOOL),
+    Param(_CLOSE, Kind.BOOL, default=False, doc="Close the position (side and size optional)"),
     Param("forceHold", Kind.BOOL),
     Param("stp", choices=("CN", "CO", "CB")),
     Param("marginMode", choices=("ISOLATED", "CROSS")),
     Param("price", Kind.DEC, positive=True),
-    Param("size", Kind.INT, doc="Lots"),
+    Param("size", Kind.INT, positive=True, doc="Lots"),
     Param("qty", Kind.DEC, positive=True, doc="Base-currency quantity"),
     Param("valueQty", Kind.DEC, positive=True, doc="Quote value"),
-    Param("timeInForce", choices=("GTC", "IOC", "RPI")),
+    Param("timeInForce", choices=("GTC", "IOC", "RPI"), default="GTC"),
     Param("postOnly", Kind.BOOL),
     Param("hidden", Kind.BOOL),
     Param("iceberg", Kind.BOOL),
@@ -91,7 +122,17 @@ _FUTURES_ORDER = (
     Param("positionSide", choices=("BOTH", "LONG", "SHORT")),
 )
 _FUTURES_EXCLUSIVE = (("size", "qty", "valueQty"),)
-_FUTURES_REQUIRED_IF = (("type", ("limit",), ("price",)), ("stop", (), ("stopPrice",)))
+_FUTURES_REQUIRED_IF = (
+    ("type", ("limit",), ("price",)),  # type defaults to limit
+    # KuCoin docs, futures place order: "If stop is set, need to set stopPrice and
+    # stopPriceType".
+    ("stop", (), ("stopPrice",)),
+    ("stop", (), ("stopPriceType",)),
+)
+_FUTURES_REQUIRED_UNLESS = (
+    (_CLOSE, (True,), ("side",)),
+    (_CLOSE, (True,), ("size", "qty", "valueQty")),
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -158,7 +199,7 @@ OPERATIONS: tuple[Operation, ...] = (
             _client_oid(required=True),
             _SIDE,
             _SYMBOL,
-            Param("type", choices=("limit", "market")),
+            Param("type", choices=("limit", "market"), default="limit"),
             Param("stp", choices=("DC", "CO", "CN", "CB")),
             *_COMMON_LIMIT,
             Param("isIsolated", Kind.BOOL, doc="False: cross margin (default)"),
@@ -167,8 +208,8 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         "MarginOrderAck",
         "Place one margin (HF) order (classic accounts).",
-        required_if=(("type", ("limit",), ("price",)), ("type", ("limit",), ("size",))),
-        exclusive=(("size", "funds"),),
+        required_if=_SPOT_REQUIRED_IF,  # type defaults to limit
+        exclusive=_SIZE_OR_FUNDS,
     ),
     Operation(
         "cancel_margin_order",
@@ -189,6 +230,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Place one futures order.",
         exclusive=_FUTURES_EXCLUSIVE,
         required_if=_FUTURES_REQUIRED_IF,
+        required_unless=_FUTURES_REQUIRED_UNLESS,
     ),
     Operation(
         "cancel_futures_order",
@@ -210,8 +252,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "Place up to 20 futures orders in one request; items succeed or fail independently.",
         batch=True,
         max_items=20,
+        # clientOid names one order ("a unique ID created by the user").
+        unique=("clientOid",),
         exclusive=_FUTURES_EXCLUSIVE,
         required_if=_FUTURES_REQUIRED_IF,
+        required_unless=_FUTURES_REQUIRED_UNLESS,
     ),
     Operation(
         "cancel_multiple_futures_orders",
@@ -219,7 +264,12 @@ OPERATIONS: tuple[Operation, ...] = (
         FUTURES,
         (
             Param("orderIdsList", Kind.STRLIST, doc="Order ids"),
-            Param("clientOidsList", Kind.LIST, doc="[{symbol, clientOid}, ...]"),
+            Param(
+                "clientOidsList",
+                Kind.LIST,
+                items=(Param("symbol", required=True), _client_oid(required=True)),
+                doc="[{symbol, clientOid}, ...]",
+            ),
         ),
         "FuturesBatchCancelItem",
         "Cancel several futures orders by order ids and/or (symbol, clientOid) pairs.",

@@ -147,6 +147,11 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         OKX op ``order`` on the ``private`` socket.
         Required: tdMode, side, ordType, sz.
         At least one of: instId, instIdCode.
+        At most one of: px, pxUsd, pxVol.
+        Needs one of px, pxUsd, pxVol when ordType is 'limit', 'post_only', 'fok',
+        'ioc', 'mmp', 'mmp_and_post_only', 'elp' or 'rpi'.
+        Limits: sz > 0; px > 0; pxUsd > 0; pxVol > 0; clOrdId 1-32 letters and
+        digits; tag 1-16 letters and digits; slippagePct >= 0, <= 0.05.
         """
         params = {
             'instId': instId,
@@ -191,6 +196,12 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Takes 1 to 20 items in ``orders``.
         Required: tdMode, side, ordType, sz.
         At least one of: instId, instIdCode.
+        At most one of: px, pxUsd, pxVol.
+        Needs one of px, pxUsd, pxVol when ordType is 'limit', 'post_only', 'fok',
+        'ioc', 'mmp', 'mmp_and_post_only', 'elp' or 'rpi'.
+        Each item needs its own clOrdId.
+        Limits: sz > 0; px > 0; pxUsd > 0; pxVol > 0; clOrdId 1-32 letters and
+        digits; tag 1-16 letters and digits; slippagePct >= 0, <= 0.05.
         """
         return cast('OkxResponse[OrderAck]', self._call(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
 
@@ -210,6 +221,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         OKX op ``cancel-order`` on the ``private`` socket.
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
+        Limits: clOrdId 1-32 letters and digits.
         """
         params = {
             'instId': instId,
@@ -232,6 +244,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Takes 1 to 20 items in ``orders``.
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
+        Limits: clOrdId 1-32 letters and digits.
         """
         return cast('OkxResponse[CancelAck]', self._call(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None))
 
@@ -261,6 +274,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
         At least one of: newSz, newPx, newPxUsd, newPxVol.
+        Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
+        newSz > 0; newPx > 0; newPxUsd > 0; newPxVol > 0.
         """
         params = {
             'instId': instId,
@@ -293,6 +308,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
         At least one of: newSz, newPx, newPxUsd, newPxVol.
+        Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
+        newSz > 0; newPx > 0; newPxUsd > 0; newPxVol > 0.
         """
         return cast('OkxResponse[AmendAck]', self._call(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
 
@@ -310,6 +327,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
 
         OKX op ``mass-cancel`` on the ``private`` socket.
         Required: instType, instFamily.
+        Limits: lockInterval >= 0, <= 10000, whole.
         """
         params = {
             'instType': instType,
@@ -336,6 +354,9 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
 
         OKX op ``sprd-order`` on the ``business`` socket.
         Required: sprdId, side, ordType, sz.
+        Needs px when ordType is 'limit', 'post_only' or 'ioc'.
+        Limits: clOrdId 1-32 letters and digits; tag 1-16 letters and digits; sz >
+        0.
         """
         params = {
             'sprdId': sprdId,
@@ -365,6 +386,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         OKX op ``sprd-amend-order`` on the ``business`` socket.
         At least one of: ordId, clOrdId.
         At least one of: newSz, newPx.
+        Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
+        newSz > 0.
         """
         params = {
             'ordId': ordId,
@@ -388,6 +411,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
 
         OKX op ``sprd-cancel-order`` on the ``business`` socket.
         At least one of: ordId, clOrdId.
+        Limits: clOrdId 1-32 letters and digits.
         """
         params = {
             'ordId': ordId,
@@ -456,6 +480,11 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         OKX op ``order`` on the ``private`` socket.
         Required: tdMode, side, ordType, sz.
         At least one of: instId, instIdCode.
+        At most one of: px, pxUsd, pxVol.
+        Needs one of px, pxUsd, pxVol when ordType is 'limit', 'post_only', 'fok',
+        'ioc', 'mmp', 'mmp_and_post_only', 'elp' or 'rpi'.
+        Limits: sz > 0; px > 0; pxUsd > 0; pxVol > 0; clOrdId 1-32 letters and
+        digits; tag 1-16 letters and digits; slippagePct >= 0, <= 0.05.
         """
         params = {
             'instId': instId,
@@ -500,6 +529,12 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Takes 1 to 20 items in ``orders``.
         Required: tdMode, side, ordType, sz.
         At least one of: instId, instIdCode.
+        At most one of: px, pxUsd, pxVol.
+        Needs one of px, pxUsd, pxVol when ordType is 'limit', 'post_only', 'fok',
+        'ioc', 'mmp', 'mmp_and_post_only', 'elp' or 'rpi'.
+        Each item needs its own clOrdId.
+        Limits: sz > 0; px > 0; pxUsd > 0; pxVol > 0; clOrdId 1-32 letters and
+        digits; tag 1-16 letters and digits; slippagePct >= 0, <= 0.05.
         """
         return cast('OkxResponse[OrderAck]', await self._acall(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
 
@@ -519,6 +554,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         OKX op ``cancel-order`` on the ``private`` socket.
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
+        Limits: clOrdId 1-32 letters and digits.
         """
         params = {
             'instId': instId,
@@ -541,6 +577,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Takes 1 to 20 items in ``orders``.
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
+        Limits: clOrdId 1-32 letters and digits.
         """
         return cast('OkxResponse[CancelAck]', await self._acall(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None))
 
@@ -570,6 +607,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
         At least one of: newSz, newPx, newPxUsd, newPxVol.
+        Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
+        newSz > 0; newPx > 0; newPxUsd > 0; newPxVol > 0.
         """
         params = {
             'instId': instId,
@@ -602,6 +641,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         At least one of: instId, instIdCode.
         At least one of: ordId, clOrdId.
         At least one of: newSz, newPx, newPxUsd, newPxVol.
+        Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
+        newSz > 0; newPx > 0; newPxUsd > 0; newPxVol > 0.
         """
         return cast('OkxResponse[AmendAck]', await self._acall(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
 
@@ -619,6 +660,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
 
         OKX op ``mass-cancel`` on the ``private`` socket.
         Required: instType, instFamily.
+        Limits: lockInterval >= 0, <= 10000, whole.
         """
         params = {
             'instType': instType,
@@ -645,6 +687,9 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
 
         OKX op ``sprd-order`` on the ``business`` socket.
         Required: sprdId, side, ordType, sz.
+        Needs px when ordType is 'limit', 'post_only' or 'ioc'.
+        Limits: clOrdId 1-32 letters and digits; tag 1-16 letters and digits; sz >
+        0.
         """
         params = {
             'sprdId': sprdId,
@@ -674,6 +719,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         OKX op ``sprd-amend-order`` on the ``business`` socket.
         At least one of: ordId, clOrdId.
         At least one of: newSz, newPx.
+        Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
+        newSz > 0.
         """
         params = {
             'ordId': ordId,
@@ -697,6 +744,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
 
         OKX op ``sprd-cancel-order`` on the ``business`` socket.
         At least one of: ordId, clOrdId.
+        Limits: clOrdId 1-32 letters and digits.
         """
         params = {
             'ordId': ordId,
