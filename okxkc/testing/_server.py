@@ -32,6 +32,9 @@ class Decision:
     process: bool = True  # apply the request to the order book first
     reply: bool = True  # send the reply
     delay: float = 0.0  # seconds before the reply is sent
+    # With ``drop``: apply the request this many seconds after the socket is cut (a request
+    # still queued at the exchange when the connection died); None: ``process`` decides.
+    execute_after: float | None = None
 
     @property
     def normal(self) -> bool:
@@ -43,7 +46,7 @@ _NORMAL = Decision()
 
 @dataclass
 class _Rule:
-    kind: str  # "drop" | "swallow" | "delay"
+    kind: str  # "drop" | "drop_queued" | "swallow" | "delay"
     op: str | None
     remaining: int | None  # None: forever
     delay: float = 0.0
@@ -63,11 +66,22 @@ class Faults:
     """Fault injection plan, safe to change from any thread while the server runs.
 
     Rules are consumed in the order they were added, one rule per request:
-    ``drop_next`` closes the socket abruptly when the next matching request
-    arrives (with ``process=True`` the request is applied first, so the order
-    exists but the reply is lost); ``swallow_next`` applies the request and never
-    answers; ``delay_next`` answers late. ``op=None`` matches any trading op.
-    ``random`` injects faults by probability (for soak tests).
+
+    - ``drop_next`` closes the socket abruptly when the next matching request
+      arrives, before it is applied (nothing happens at the exchange); with
+      ``process=True`` it is the same as ``drop_after_execution``;
+    - ``drop_after_execution`` applies the request, then closes the socket before
+      the reply is sent (the order exists, the reply is lost);
+    - ``drop_then_execute`` closes the socket first and applies the request
+      ``after`` seconds later, as a request still queued at the exchange when the
+      connection died (an ``expTime`` that has passed by then refuses it);
+      simulators that do not model it raise ``NotImplementedError``;
+    - ``swallow_next`` applies the request and never answers;
+    - ``delay_next`` answers late.
+
+    ``op=None`` matches any trading op. ``random`` injects faults by probability
+    (for soak tests). ``fail_rest_next`` makes the next signed REST calls fail
+    with an HTTP error (the exchange's REST side unreachable or broken).
     """
 
     def __init__(self) -> None:
@@ -75,10 +89,40 @@ class Faults:
         self._rules: list[_Rule] = []
         self._random: _Random | None = None
         self.login_rejections: collections.deque[str | None] = collections.deque()
+        self.rest_failures: collections.deque[int] = collections.deque()
         self.injected: collections.Counter[str] = collections.Counter()
+        # Set by a simulator that can apply a request after its socket is gone.
+        self.supports_queued_execution = False
 
     def drop_next(self, op: str | None = None, count: int = 1, *, process: bool = False) -> None:
         self._add(_Rule("drop", op, count, process=process))
+
+    def drop_after_execution(self, op: str | None = None, count: int = 1) -> None:
+        """Apply the next matching request, then cut the socket before replying."""
+        self._add(_Rule("drop", op, count, process=True))
+
+    def drop_then_execute(
+        self, op: str | None = None, count: int = 1, *, after: float = 0.1
+    ) -> None:
+        """Cut the socket at the next matching request; apply it ``after`` seconds later."""
+        if not self.supports_queued_execution:
+            raise NotImplementedError("this simulator does not model queued execution")
+        if after < 0:
+            raise ValueError("after must be >= 0")
+        self._add(_Rule("drop_queued", op, count, delay=after, process=False))
+
+    def fail_rest_next(self, count: int = 1, *, status: int = 503) -> None:
+        """Answer the next ``count`` signed REST calls with HTTP ``status`` and no JSON."""
+        with self._lock:
+            self.rest_failures.extend([status] * count)
+
+    def take_rest_failure(self) -> int | None:
+        """The HTTP status to fail this REST call with, or None; called by the server."""
+        with self._lock:
+            if self.rest_failures:
+                self.injected["rest_failure"] += 1
+                return self.rest_failures.popleft()
+            return None
 
     def swallow_next(self, op: str | None = None, count: int = 1) -> None:
         self._add(_Rule("swallow", op, count))
@@ -108,6 +152,7 @@ class Faults:
             self._rules.clear()
             self._random = None
             self.login_rejections.clear()
+            self.rest_failures.clear()
 
     def _add(self, rule: _Rule) -> None:
         with self._lock:
@@ -135,6 +180,8 @@ class Faults:
                 self.injected[rule.kind] += 1
                 if rule.kind == "drop":
                     return Decision(drop=True, process=rule.process, reply=False)
+                if rule.kind == "drop_queued":
+                    return Decision(drop=True, process=False, reply=False, execute_after=rule.delay)
                 if rule.kind == "swallow":
                     return Decision(reply=False)
                 return Decision(delay=rule.delay)

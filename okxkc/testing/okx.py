@@ -15,6 +15,7 @@ import asyncio
 import base64
 import collections
 import concurrent.futures
+import datetime
 import hashlib
 import hmac
 import itertools
@@ -91,6 +92,25 @@ _M_NO_ID = "Parameter ordId or clOrdId can not be empty"
 _M_NOTICE = "The connection will soon be closed for a service upgrade. Please reconnect."
 _M_WRONG_URL = "The operation is not supported by this URL"
 _M_IDLE = "No data received in 30s."
+
+_M_NO_ORDER = "Order does not exist"
+
+# Signed REST errors (OKX's REST error table, HTTP 401); 50119 for a key of another
+# region is UNVERIFIED (the WebSocket login answers 60032 there).
+_REST_MSG = {
+    "50101": "APIKey does not match current environment.",
+    "50102": "Timestamp request expired.",
+    "50103": 'Request header "OK-ACCESS-KEY" can not be empty.',
+    "50104": 'Request header "OK-ACCESS-PASSPHRASE" can not be empty.',
+    "50105": 'Request header "OK-ACCESS-PASSPHRASE" incorrect.',
+    "50106": 'Request header "OK-ACCESS-SIGN" can not be empty.',
+    "50107": 'Request header "OK-ACCESS-TIMESTAMP" can not be empty.',
+    "50111": "Invalid OK-ACCESS-KEY.",
+    "50112": "Invalid OK-ACCESS-TIMESTAMP.",
+    "50113": "Invalid Sign.",
+    "50119": "API key doesn't exist.",
+}
+_ISO_MS = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z")
 
 _LOGIN_MSG = {
     "50101": "APIKey does not match current environment",
@@ -291,6 +311,7 @@ class _Order:
         "inst",
         "ord_id",
         "ord_type",
+        "pos_side",
         "px",
         "side",
         "sprd_id",
@@ -316,8 +337,10 @@ class _Order:
         filled: bool,
         tag: str,
         now: int,
+        pos_side: str = "",
     ) -> None:
         self.book = book
+        self.pos_side = pos_side
         self.ord_id = ord_id
         self.cl_ord_id = cl_ord_id
         self.inst = inst
@@ -360,7 +383,7 @@ class _Order:
 class _Book:
     """One account's orders of one kind (order book or spread)."""
 
-    __slots__ = ("account", "by_cl", "closed", "keep", "live", "orders")
+    __slots__ = ("account", "by_cl", "closed", "keep", "last_cl", "live", "orders")
 
     def __init__(self, account: str, keep: int) -> None:
         self.account = account
@@ -368,10 +391,14 @@ class _Book:
         self.orders: dict[str, _Order] = {}  # live + the most recent ``keep`` closed ones
         self.live: dict[str, _Order] = {}
         self.by_cl: dict[str, _Order] = {}  # clOrdId index over pending orders only
+        # clOrdId -> the newest order that used it, any state (what a REST lookup finds)
+        self.last_cl: dict[str, _Order] = {}
         self.closed: collections.deque[str] = collections.deque()
 
     def add(self, o: _Order) -> None:
         self.orders[o.ord_id] = o
+        if o.cl_ord_id:
+            self.last_cl[o.cl_ord_id] = o
         if o.state in _PENDING:
             self.live[o.ord_id] = o
             if o.cl_ord_id:
@@ -387,13 +414,15 @@ class _Book:
         self._retire(o.ord_id)
 
     def _retire(self, ord_id: str) -> None:
-        # Closed orders only serve introspection (cancel/amend of an unknown order gets
-        # the same code as of a closed one), so a bounded history keeps long benchmarks
-        # from growing without limit.
+        # Closed orders serve REST lookups and introspection (cancel/amend of an unknown
+        # order gets the same code as of a closed one); a bounded history keeps long
+        # benchmarks from growing without limit.
         closed = self.closed
         closed.append(ord_id)
         if len(closed) > self.keep:
-            self.orders.pop(closed.popleft(), None)
+            old = self.orders.pop(closed.popleft(), None)
+            if old is not None and old.cl_ord_id and self.last_cl.get(old.cl_ord_id) is old:
+                del self.last_cl[old.cl_ord_id]
 
 
 class _Account:
@@ -571,6 +600,77 @@ def _fail_sprd_cancel(a: dict[str, Any], now: int, code: str, msg: str) -> dict[
     }
 
 
+# -- REST order rows -------------------------------------------------------------------------
+def _parse_iso_ms(ts: str) -> int | None:
+    """Milliseconds since the epoch of ``2020-12-08T09:08:57.715Z``, or None."""
+    m = _ISO_MS.fullmatch(ts)
+    if m is None:
+        return None
+    try:
+        y, mo, d, hh, mi, ss, ms = (int(g) for g in m.groups())
+        when = datetime.datetime(y, mo, d, hh, mi, ss, tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+    return int(when.timestamp()) * 1000 + ms
+
+
+def _avg_px(o: _Order) -> str:
+    # The fill model fills at the order price; a market order has no price to report.
+    return o.px if o.fill_sz.strip("0.") else ""
+
+
+def _order_row(o: _Order) -> dict[str, Any]:
+    """``GET /api/v5/trade/order`` data row (the fields okxkc's simulator models)."""
+    inst = o.inst
+    assert inst is not None
+    return {
+        "instType": inst.inst_type,
+        "instId": inst.inst_id,
+        "ordId": o.ord_id,
+        "clOrdId": o.cl_ord_id,
+        "tag": o.tag,
+        "px": o.px,
+        "sz": o.sz,
+        "ordType": o.ord_type,
+        "side": o.side,
+        "posSide": o.pos_side,
+        "tdMode": o.td_mode,
+        "accFillSz": o.fill_sz,
+        "avgPx": _avg_px(o),
+        "state": o.state,
+        "category": "normal",
+        "cancelSource": "",
+        "cTime": str(o.c_time),
+        "uTime": str(o.u_time),
+    }
+
+
+def _sprd_row(o: _Order) -> dict[str, Any]:
+    """``GET /api/v5/sprd/order`` data row."""
+    canceled = "0"
+    if o.state == "canceled":
+        canceled = _fmt(Decimal(o.sz) - Decimal(o.fill_sz))
+    return {
+        "sprdId": o.sprd_id,
+        "ordId": o.ord_id,
+        "clOrdId": o.cl_ord_id,
+        "tag": o.tag,
+        "px": o.px,
+        "sz": o.sz,
+        "ordType": o.ord_type,
+        "side": o.side,
+        "accFillSz": o.fill_sz,
+        "pendingFillSz": "0",
+        "pendingSettleSz": "0",
+        "canceledSz": canceled,
+        "avgPx": _avg_px(o),
+        "state": o.state,
+        "cancelSource": "",
+        "cTime": str(o.c_time),
+        "uTime": str(o.u_time),
+    }
+
+
 if hasattr(web.WebSocketResponse, "send_frame"):  # aiohttp >= 3.11: no str round trip
 
     def _send(ws: web.WebSocketResponse, payload: bytes) -> Awaitable[None]:
@@ -680,6 +780,11 @@ class OkxSimulator(SimulatedExchange):
         self._ids = itertools.count(700_000_000_000_000_001)
         self._locks: dict[tuple[str, str], int] = {}  # (account, instFamily) -> until ms
         self._ops = self._build_ops()
+        # OKX: 60 order lookups per 2 s per user (shared by /trade/order and /sprd/order here).
+        self._rest_limiter = RollingLimiter(60, 2.0)
+        # Every signed REST order lookup (path, query, account, code, ts), in order.
+        self.lookups: list[dict[str, Any]] = []
+        self.faults.supports_queued_execution = True
 
     # -- configuration ---------------------------------------------------------------
     @staticmethod
@@ -879,9 +984,9 @@ class OkxSimulator(SimulatedExchange):
                 return o
         best: _Order | None = None
         for b in books:
-            for o in b.orders.values():
-                if o.cl_ord_id == cl_ord_id and (best is None or int(o.ord_id) > int(best.ord_id)):
-                    best = o
+            o = b.last_cl.get(cl_ord_id or "")
+            if o is not None and (best is None or int(o.ord_id) > int(best.ord_id)):
+                best = o
         return best
 
     def _sync(self, fn: Callable[[], T]) -> T:
@@ -916,6 +1021,8 @@ class OkxSimulator(SimulatedExchange):
         app.router.add_get("/api/v5/public/underlying", self._rest_underlying)
         app.router.add_get("/api/v5/public/time", self._rest_time)
         app.router.add_get("/api/v5/asset/currencies", self._rest_currencies)
+        app.router.add_get("/api/v5/trade/order", self._rest_trade_order)
+        app.router.add_get("/api/v5/sprd/order", self._rest_sprd_order)
 
     # -- REST ------------------------------------------------------------------------
     @staticmethod
@@ -960,6 +1067,107 @@ class OkxSimulator(SimulatedExchange):
     async def _rest_currencies(self, request: web.Request) -> web.Response:
         # ccxt's load_markets calls this signed endpoint; an empty list satisfies it.
         return self._json({"code": "0", "msg": "", "data": []})
+
+    # -- signed REST order lookups -------------------------------------------------------
+    def _rest_auth(self, request: web.Request) -> tuple[str, str, int]:
+        """Check OKX's signed-request headers: (api key, "", 0) or ("", code, HTTP status).
+
+        The prehash is timestamp + method + path with its query string as sent + body.
+        """
+        h = request.headers
+        key = h.get("OK-ACCESS-KEY", "")
+        pw = h.get("OK-ACCESS-PASSPHRASE", "")
+        sig = h.get("OK-ACCESS-SIGN", "")
+        ts = h.get("OK-ACCESS-TIMESTAMP", "")
+        for value, code in ((key, "50103"), (pw, "50104"), (sig, "50106"), (ts, "50107")):
+            if not value:
+                return "", code, 401
+        when = _parse_iso_ms(ts)
+        if when is None:
+            return "", "50112", 401
+        if abs(self.now_ms() - when) > self.login_window_s * 1000:
+            return "", "50102", 401
+        cred = self._creds.get(key)
+        if cred is None:
+            return "", "50111", 401
+        if cred.region != self.region:
+            return "", "50119", 401
+        demo_header = h.get("x-simulated-trading", "") == "1"
+        if demo_header != cred.demo or cred.demo != self.demo:
+            return "", "50101", 401
+        if not hmac.compare_digest(pw.encode(), cred.passphrase.encode()):
+            return "", "50105", 401
+        prehash = ts + request.method + request.raw_path
+        mac = hmac.new(cred.api_secret.encode(), prehash.encode(), hashlib.sha256)
+        want = base64.b64encode(mac.digest()).decode()
+        if not hmac.compare_digest(sig.encode(), want.encode()):
+            return "", "50113", 401
+        return key, "", 0
+
+    def _rest_lookup(self, request: web.Request, spread: bool) -> web.Response:
+        status = self.faults.take_rest_failure()
+        if status is not None:
+            self._log_lookup(request, None, f"HTTP {status}")
+            return web.Response(status=status, text="Service Unavailable")
+        key, code, http = self._rest_auth(request)
+        if code:
+            self._log_lookup(request, None, code)
+            return self._json({"code": code, "msg": _REST_MSG[code], "data": []}, status=http)
+        lim = self._rest_limiter if self.rate_limits else None
+        if lim is not None and not lim.try_take(key):
+            self._log_lookup(request, key, "50011")
+            return self._json({"code": "50011", "msg": _M_RATE, "data": []}, status=429)
+        try:
+            row = self._lookup_row(self._accounts[key], request.query, spread)
+        except _Reject as r:
+            self._log_lookup(request, key, r.code)
+            status = 400 if r.code in ("50014", "51000") else 200
+            return self._json({"code": r.code, "msg": r.msg, "data": []}, status=status)
+        self._log_lookup(request, key, "0")
+        return self._json({"code": "0", "msg": "", "data": [row]})
+
+    def _lookup_row(self, acct: _Account, q: Mapping[str, str], spread: bool) -> dict[str, Any]:
+        inst: _Inst | None = None
+        if not spread:
+            inst_id = q.get("instId", "")
+            if not inst_id:
+                raise _Reject("50014", "Parameter instId can not be empty")
+            inst = self._by_id.get(inst_id)
+            if inst is None:
+                raise _Reject("51001", _M_NO_INST)
+        book = acct.spread if spread else acct.normal
+        oid, cl = q.get("ordId", ""), q.get("clOrdId", "")
+        if oid:  # ordId wins over clOrdId, as on OKX
+            if not (oid.isascii() and oid.isdigit()):
+                raise _Reject("51000", "Parameter ordId error")
+            o = book.orders.get(oid)
+        elif cl:
+            # OKX: a clOrdId used by several orders finds the newest one.
+            o = book.last_cl.get(cl)
+        else:
+            raise _Reject("50014", _M_NO_ID)
+        if o is None or (inst is not None and o.inst is not inst):
+            raise _Reject("51603", _M_NO_ORDER)
+        return _sprd_row(o) if spread else _order_row(o)
+
+    def _log_lookup(self, request: web.Request, key: str | None, code: str) -> None:
+        self.stats["rest_lookups"] += 1
+        if self.record:
+            self.lookups.append(
+                {
+                    "path": request.path,
+                    "query": dict(request.query),
+                    "account": key,
+                    "code": code,
+                    "ts": self.now_ms(),
+                }
+            )
+
+    async def _rest_trade_order(self, request: web.Request) -> web.Response:
+        return self._rest_lookup(request, spread=False)
+
+    async def _rest_sprd_order(self, request: web.Request) -> web.Response:
+        return self._rest_lookup(request, spread=True)
 
     # -- WebSocket -------------------------------------------------------------------
     def _now_us(self) -> int:
@@ -1098,6 +1306,10 @@ class OkxSimulator(SimulatedExchange):
         if dec.drop:
             if dec.process:
                 self._process(conn.account, env, op, spec, args, in_us)
+            elif dec.execute_after is not None:
+                asyncio.get_running_loop().call_later(
+                    dec.execute_after, self._process, conn.account, env, op, spec, args, in_us
+                )
             _abort(conn.ws)
             return True
         reply = self._process(conn.account, env, op, spec, args, in_us)
@@ -1386,7 +1598,9 @@ class OkxSimulator(SimulatedExchange):
             if batch_cl is not None:
                 batch_cl.add(cl)
         oid = str(next(self._ids))
-        o = _Order(book, oid, cl, inst, "", side, ot, td, px, sz, ot in _IMMEDIATE, tag, now)
+        o = _Order(
+            book, oid, cl, inst, "", side, ot, td, px, sz, ot in _IMMEDIATE, tag, now, pos or ""
+        )
         book.add(o)
         return {
             "ordId": oid,
