@@ -83,7 +83,7 @@ def test_wheel_contents(dist: Dist) -> None:
         "okxkc/_version.py",
         "okxkc/okx/client.py",
         "okxkc/kucoin/client.py",
-        "okxkc/testing/okx.py",
+        "okxkc/testing/okx/__init__.py",
         "okxkc/testing/kucoin.py",
         "okxkc/testing/pytest_plugin.py",
     ):
