@@ -10,6 +10,9 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
+import socket
+import ssl
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -1305,3 +1308,51 @@ async def test_drop_then_execute_applies_the_queued_request_later(
     assert sim.faults.injected["drop_queued"] == 2
     with pytest.raises(ValueError):
         sim.faults.drop_then_execute(after=-1)
+
+
+# -- TLS listener ------------------------------------------------------------------------------
+async def test_tls_listener_serves_wss_and_https_with_its_own_ca(
+    session: aiohttp.ClientSession,
+) -> None:
+    pytest.importorskip("trustme")
+    async with OkxSimulator(tls=True) as sim:
+        assert sim.private_url.startswith("wss://127.0.0.1:")
+        assert sim.url.startswith("https://127.0.0.1:")
+        assert sim.ca_file is not None and sim.ca_file.endswith(".pem")
+        with open(sim.ca_file) as f:
+            assert f.read().startswith("-----BEGIN CERTIFICATE-----")
+        ctx = ssl.create_default_context(cafile=sim.ca_file)
+        c = await connect(session, sim.private_url, ssl=ctx)
+        placed = await c.req("order", [limit(sim, clOrdId="tls1")])
+        assert placed["data"][0]["sCode"] == "0"
+        path = "/api/v5/trade/order?instId=BTC-USDT&clOrdId=tls1"
+        async with session.get(sim.url + path, headers=rest_headers(path), ssl=ctx) as r:
+            assert (r.status, (await r.json())["data"][0]["state"]) == (200, "live")
+        # A client that does not trust the throwaway CA is refused.
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await session.ws_connect(sim.private_url)
+        # Plain ws:// is not served on a TLS port.
+        with pytest.raises(aiohttp.ClientError):
+            await session.ws_connect(sim.private_url.replace("wss://", "ws://"))
+        ca_file = sim.ca_file
+    assert sim.ca_file is None and not os.path.exists(ca_file)
+
+
+def test_tls_simulator_in_a_thread_and_its_client_context() -> None:
+    pytest.importorskip("trustme")
+    plain = OkxSimulator()
+    with pytest.raises(RuntimeError):
+        plain.client_ssl_context()
+    with OkxSimulator(tls=True) as sim:
+        ctx = sim.client_ssl_context()
+        host, port = "127.0.0.1", sim.port
+        with (
+            socket.create_connection((host, port), timeout=5) as raw,
+            ctx.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            tls.sendall(b"GET /api/v5/public/time HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := tls.recv(4096):
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200")
+        assert b'"code":"0"' in data

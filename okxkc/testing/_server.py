@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import random
+import shutil
+import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -260,11 +264,17 @@ class SimulatedExchange:
         port: int = 0,
         clock_offset_ms: int = 0,
         record: bool = True,
+        tls: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.clock_offset_ms = clock_offset_ms
         self.record = record
+        self.tls = tls
+        # With tls=True: the PEM file of the throwaway certificate authority that signed
+        # the listener's certificate, written at start (trust it in clients), else None.
+        self.ca_file: str | None = None
+        self._ca_dir: str | None = None
         self.faults = Faults()
         # Every trading request the server received after the envelope parsed, in order.
         self.received: list[dict[str, Any]] = []
@@ -290,11 +300,44 @@ class SimulatedExchange:
     # -- lifecycle -------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self._url_host}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://{self._url_host}:{self.port}"
+
+    @property
+    def _url_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A client-side context that trusts this simulator's CA (tls=True, started)."""
+        if self.ca_file is None:
+            raise RuntimeError("the simulator serves TLS only with tls=True, once started")
+        return ssl.create_default_context(cafile=self.ca_file)
+
+    def _server_ssl_context(self) -> ssl.SSLContext:
+        # trustme (the ``tls`` extra) is imported only here: plain simulators never need it.
+        import trustme
+
+        ca = trustme.CA(organization_name="okxkc simulator")
+        names = ["127.0.0.1", "::1", "localhost"]
+        if self.host not in names and self.host not in ("0.0.0.0", "::", ""):
+            names.append(self.host)
+        cert = ca.issue_cert(*names)
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(ctx)
+        self._ca_dir = tempfile.mkdtemp(prefix=f"okxkc-{self.name}-sim-")
+        path = os.path.join(self._ca_dir, "ca.pem")
+        ca.cert_pem.write_to_path(path)
+        self.ca_file = path
+        return ctx
+
+    def _drop_ca(self) -> None:
+        if self._ca_dir is not None:
+            shutil.rmtree(self._ca_dir, ignore_errors=True)
+        self._ca_dir = None
+        self.ca_file = None
 
     async def start(self) -> None:
         app = web.Application()
@@ -302,7 +345,10 @@ class SimulatedExchange:
         app.on_shutdown.append(self._close_sockets)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        ssl_context = self._server_ssl_context() if self.tls else None
+        site = web.TCPSite(
+            self._runner, self.host, self.port, reuse_address=True, ssl_context=ssl_context
+        )
         await site.start()
         server = site._server
         assert server is not None
@@ -316,6 +362,7 @@ class SimulatedExchange:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self._drop_ca()
 
     async def __aenter__(self) -> SimulatedExchange:
         await self.start()

@@ -54,9 +54,15 @@ class OkxSimulator(_SocketsMixin, _RestMixin):
     - ``rate_limits``, ``rate_limit_style`` ("item": 50011 in the item; "top": top-level).
     - ``close_on_login_failure``: close 4001 after a login error.
     - ``reject_relogin``: 60031 on a second login on one socket.
-    - ``sprd_times``: add ``inTime``/``outTime`` to ``sprd-*`` and ``mass-cancel`` replies.
+    - ``sprd_times``: add ``inTime``/``outTime`` to ``sprd-*`` and ``mass-cancel`` replies
+      (OKX's docs show them only on the order-book ops; the Node ``okx-api`` SDK
+      expects them on every reply).
     - ``notice_grace``: seconds between :meth:`send_notice` and the server closing.
     - ``before_login_style``: "response" (``{id, op, code: "60011"}``) or "event".
+    - ``tls``: serve ``wss://`` and ``https://`` with a certificate from a throwaway CA
+      made at start (needs ``trustme``: ``pip install okxkc[tls]``); ``ca_file`` is
+      then the CA's PEM file to trust, ``client_ssl_context()`` a context trusting it.
+      Clients such as python-okx speak only ``wss://``.
     - ``keep_closed``: filled/canceled orders kept per account for :meth:`orders` and
       the REST lookups; older ones are forgotten (a cancel of them gets 51400 either way).
     """
@@ -86,8 +92,11 @@ class OkxSimulator(_SocketsMixin, _RestMixin):
         notice_grace: float = 60.0,
         before_login_style: str = "response",
         keep_closed: int = 100_000,
+        tls: bool = False,
     ) -> None:
-        super().__init__(host=host, port=port, clock_offset_ms=clock_offset_ms, record=record)
+        super().__init__(
+            host=host, port=port, clock_offset_ms=clock_offset_ms, record=record, tls=tls
+        )
         if region not in _REGIONS:
             raise ValueError(f"region must be one of {sorted(_REGIONS)}, not {region!r}")
         if rate_limit_style not in ("item", "top"):
