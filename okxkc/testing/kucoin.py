@@ -22,7 +22,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -95,6 +95,28 @@ ORDER_EXPIRED = (
     PARAM_ERROR,
     "Order expired: clientTimestamp + allowMaxTimeWindow is earlier than the server time",
 )
+# REST order look-ups (issue: definite outcomes). KuCoin documents no "not found" code
+# for them; these are the forms clients meet in practice (UNVERIFIED, hence the
+# ``rest_not_found`` switch): spot/margin HF "400100 order not exist.", futures
+# "100001 ...orderNotExist", both with HTTP 200 (KuCoin answers business errors so).
+REST_NOT_FOUND: dict[str, tuple[str, str]] = {
+    "spot": (PARAM_ERROR, "order not exist."),
+    "margin": (PARAM_ERROR, "order not exist."),
+    "futures": ("100001", "error.getOrder.orderNotExist"),
+}
+REST_NOT_FOUND_FORMS = ("error", "null", "empty")
+# Signed REST requests that fail authentication are answered with HTTP 401.
+REST_AUTH_STATUS = 401
+REST_AUTH_MESSAGES: dict[str, str] = {
+    **AUTH_MESSAGES,
+    "400001": (
+        "Please check the header of your request for KC-API-KEY, KC-API-SIGN, "
+        "KC-API-TIMESTAMP, KC-API-PASSPHRASE"
+    ),
+    "400008": "V1 & V2 API keys are no longer supported, please create a V3 API key",
+    "400009": "Invalid KC-API-KEY-VERSION",
+}
+MSG_REST_UNAVAILABLE = "Service unavailable (simulated)"
 MSG_BATCH_TOO_LARGE = "Parameter error: a batch holds at most {max} orders"
 MAX_BATCH = 20
 
@@ -166,6 +188,7 @@ class _OpError(Exception):
 class _Order:
     __slots__ = (
         "account",
+        "args",
         "canceled",
         "client_oid",
         "created",
@@ -183,6 +206,7 @@ class _Order:
         "symbol",
         "tif",
         "type",
+        "updated",
     )
 
     def __init__(
@@ -201,8 +225,11 @@ class _Order:
         funds: str | None,
         tif: str,
         now: int,
+        args: dict[str, Any],
     ) -> None:
         self.account = account
+        # The request as sent (not copied): the REST view reads its optional fields.
+        self.args = args
         self.market = market
         self.order_id = order_id
         self.seq = seq
@@ -217,6 +244,7 @@ class _Order:
         self.tif = tif
         self.created = now
         self.match_time = now
+        self.updated = now
         self.deal = "0"
         self.canceled = "0"
         self.status = "open"
@@ -255,6 +283,126 @@ def _fmt(d: Decimal) -> str:
     if "." in s:
         s = s.rstrip("0").rstrip(".")
     return s
+
+
+def _flag(args: dict[str, Any], field: str) -> bool:
+    return args.get(field) is True
+
+
+def _text(args: dict[str, Any], field: str, default: str = "") -> str:
+    v = args.get(field)
+    return default if v is None or v == "" else str(v)
+
+
+def _spot_view(o: _Order) -> dict[str, Any]:
+    """A spot or margin HF order as KuCoin's REST "get order" answers it (see
+    docs/simulators.md for the sources); fees and funds are not simulated ("0")."""
+    a = o.args
+    open_ = o.status == "open"
+    deal = Decimal(o.deal)
+    price = Decimal(o.price) if o.price else _ZERO
+    # A market order by funds fills its funds in full.
+    by_funds = o.funds is not None and not open_ and deal == 0
+    deal_funds = o.funds if by_funds and o.funds else _fmt(deal * price)
+    canceled = Decimal(o.canceled)
+    if o.market == "spot":
+        trade_type = "TRADE"
+    else:
+        trade_type = "MARGIN_ISOLATED_TRADE" if _flag(a, "isIsolated") else "MARGIN_TRADE"
+    return {
+        "id": o.order_id,
+        "clientOid": o.client_oid,
+        "symbol": o.symbol,
+        "opType": "DEAL",
+        "type": o.type,
+        "side": o.side,
+        "price": o.price or "0",
+        "size": o.size or "0",
+        "funds": o.funds or "0",
+        "dealFunds": deal_funds,
+        "dealSize": o.deal,
+        "fee": "0",
+        "feeCurrency": o.symbol.rpartition("-")[2],
+        "stp": _text(a, "stp"),
+        "timeInForce": o.tif,
+        "postOnly": _flag(a, "postOnly"),
+        "hidden": _flag(a, "hidden"),
+        "iceberg": _flag(a, "iceberg"),
+        "visibleSize": _text(a, "visibleSize", "0"),
+        "cancelAfter": int(a.get("cancelAfter") or 0),
+        "channel": "API",
+        "remark": _text(a, "remark"),
+        "tags": _text(a, "tags"),
+        "active": open_,
+        "inOrderBook": open_,
+        "cancelExist": canceled > 0,
+        "createdAt": o.created,
+        "lastUpdatedAt": o.updated,
+        "tradeType": trade_type,
+        "cancelledSize": o.canceled,
+        "cancelledFunds": _fmt(canceled * price),
+        "remainSize": _fmt(o.remaining()),
+        "remainFunds": _fmt(o.remaining() * price),
+    }
+
+
+def _lots(v: str | None) -> int | str | None:
+    """Futures sizes are integers of lots on KuCoin; a qty/valueQty order keeps its text."""
+    if v is None:
+        return None
+    d = Decimal(v)
+    return int(d) if d == d.to_integral_value() else v
+
+
+def _futures_view(o: _Order) -> dict[str, Any]:
+    """A futures order as KuCoin's REST "get order" answers it (docs/simulators.md)."""
+    a = o.args
+    open_ = o.status == "open"
+    price = Decimal(o.price) if o.price else _ZERO
+    size = Decimal(o.size) if o.size else _ZERO
+    deal = Decimal(o.deal)
+    sym = o.symbol
+    settle = "USDT" if sym.endswith("USDTM") else "USDC" if sym.endswith("USDCM") else sym[:3]
+    return {
+        "id": o.order_id,
+        "symbol": sym,
+        "type": o.type,
+        "side": o.side,
+        "price": o.price,
+        "size": _lots(o.size),
+        "value": _fmt(size * price),
+        "dealValue": _fmt(deal * price),
+        "dealSize": _lots(o.deal),
+        "stp": _text(a, "stp"),
+        "stop": _text(a, "stop"),
+        "stopPriceType": _text(a, "stopPriceType"),
+        "stopTriggered": False,
+        "stopPrice": a.get("stopPrice"),
+        "timeInForce": o.tif,
+        "postOnly": _flag(a, "postOnly"),
+        "hidden": _flag(a, "hidden"),
+        "iceberg": _flag(a, "iceberg"),
+        "leverage": _text(a, "leverage"),
+        "forceHold": _flag(a, "forceHold"),
+        "closeOrder": _flag(a, "closeOrder"),
+        "visibleSize": _lots(_text(a, "visibleSize") or None),
+        "clientOid": o.client_oid,
+        "remark": a.get("remark"),
+        "tags": a.get("tags"),
+        "isActive": open_,
+        "cancelExist": Decimal(o.canceled) > 0,
+        "createdAt": o.created,
+        "updatedAt": o.updated,
+        "endAt": None if open_ else o.updated,
+        "orderTime": o.created * 1_000_000,
+        "settleCurrency": settle,
+        "marginMode": _text(a, "marginMode", "ISOLATED"),
+        "avgDealPrice": o.price if deal > 0 and o.price else "0",
+        "filledSize": _lots(o.deal),
+        "filledValue": _fmt(deal * price),
+        "status": o.status,
+        "reduceOnly": _flag(a, "reduceOnly"),
+    }
 
 
 class _Account:
@@ -491,6 +639,8 @@ class KucoinSimulator(SimulatedExchange):
         enable_ns_default: bool = False,
         session_notice_grace: float = 5.0,
         keep_closed_orders: int = 10_000,
+        rest_not_found: str = "error",
+        rest_key_versions: Iterable[str] = ("2", "3"),
     ) -> None:
         super().__init__(host=host, port=port, clock_offset_ms=clock_offset_ms, record=record)
         creds = [DEFAULT_CREDENTIAL] if credentials is None else list(credentials)
@@ -529,6 +679,14 @@ class KucoinSimulator(SimulatedExchange):
             op: (getattr(self, "_op_" + op.replace(".", "_")), pool, weight)
             for op, (pool, weight) in _POOL_OF.items()
         }
+        if rest_not_found not in REST_NOT_FOUND_FORMS:
+            raise ValueError(f"rest_not_found must be one of {REST_NOT_FOUND_FORMS}")
+        self.rest_not_found = rest_not_found
+        self.rest_key_versions = tuple(rest_key_versions)
+        # Switches a test may flip while the server runs: REST answers 503 when not
+        # available, and each REST answer waits ``rest_delay`` seconds first.
+        self.rest_available = True
+        self.rest_delay = 0.0
         self._conns: dict[web.WebSocketResponse, _Conn] = {}
         # 24 hex digits like KuCoin's ids: seconds at start + random salt + counter.
         self._oid_prefix = f"{int(time.time()) & 0xFFFFFFFF:08x}{os.urandom(2).hex()}"
@@ -555,10 +713,125 @@ class KucoinSimulator(SimulatedExchange):
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(self.path, self._handle)
         app.router.add_get("/api/v1/timestamp", self._rest_timestamp)
+        # Signed order look-ups, spot and margin (KuCoin's spot host) and futures (its
+        # futures host) on one URL. Static paths first: "byClientOid" is no order id.
+        add = app.router.add_get
+        add("/api/v1/hf/orders/client-order/{clientOid}", self._rest_order("spot", "coid"))
+        add("/api/v1/hf/orders/{orderId}", self._rest_order("spot", "oid"))
+        add("/api/v3/hf/margin/orders/client-order/{clientOid}", self._rest_order("margin", "coid"))
+        add("/api/v3/hf/margin/orders/{orderId}", self._rest_order("margin", "oid"))
+        add("/api/v1/orders/byClientOid", self._rest_order("futures", "coid"))
+        add("/api/v1/orders/{orderId}", self._rest_order("futures", "oid"))
 
     async def _rest_timestamp(self, request: web.Request) -> web.Response:
         """REST server time, ms (shifted by ``clock_offset_ms``), as KuCoin serves it."""
         return web.json_response({"code": OK, "data": self.now_ms()})
+
+    # -- REST order look-ups ------------------------------------------------------------------
+    def _check_rest(self, request: web.Request) -> tuple[_Account | None, str | None]:
+        """KuCoin's REST header authentication; (account, None) or (None, error code)."""
+        h = request.headers
+        key = h.get("KC-API-KEY")
+        sign = h.get("KC-API-SIGN")
+        ts = h.get("KC-API-TIMESTAMP")
+        passphrase = h.get("KC-API-PASSPHRASE")
+        if not key or not sign or not ts or not passphrase:
+            return None, "400001"
+        acct = self._accounts.get(key)
+        if acct is None:
+            return None, "400003"
+        try:
+            skew = abs(self.now_ms() - int(ts))
+        except ValueError:
+            return None, "400002"
+        if skew > self.timestamp_window_ms:
+            return None, "400002"
+        version = h.get("KC-API-KEY-VERSION", "")
+        if version not in self.rest_key_versions:
+            return None, "400008" if version in ("1", "2") else "400009"
+        # The docs sign the endpoint with its query not URL-encoded; a client that signs
+        # what it sent (encoded) is accepted too, as both name the same request.
+        raw = request.rel_url.raw_path_qs
+        prefix = ts + request.method
+        wanted = [_b64_hmac(acct.secret, prefix + raw)]
+        if unquote(raw) != raw:
+            wanted.append(_b64_hmac(acct.secret, prefix + unquote(raw)))
+        if not any(hmac.compare_digest(sign, w) for w in wanted):
+            return None, "400005"
+        if not hmac.compare_digest(passphrase, acct.passphrase_sign):
+            return None, "400004"
+        return acct, None
+
+    def _rest_order(self, market: str, by: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handler(request: web.Request) -> web.Response:
+            return await self._serve_lookup(request, market, by)
+
+        return handler
+
+    async def _serve_lookup(self, request: web.Request, market: str, by: str) -> web.Response:
+        self.stats["rest_requests"] += 1
+        if self.rest_delay > 0:
+            await asyncio.sleep(self.rest_delay)
+        if not self.rest_available:
+            return web.json_response({"code": "500000", "msg": MSG_REST_UNAVAILABLE}, status=503)
+        acct, code = self._check_rest(request)
+        if acct is None:
+            self.stats["rest_auth_failed"] += 1
+            code = code or "400001"
+            msg = REST_AUTH_MESSAGES.get(code, "Unauthorized")
+            return web.json_response({"code": code, "msg": msg}, status=REST_AUTH_STATUS)
+        query = request.rel_url.query
+        symbol = query.get("symbol") or None
+        if market != "futures" and symbol is None:
+            return web.json_response(
+                {"code": PARAM_ERROR, "msg": MSG_REQUIRED.format(field="symbol")}
+            )
+        if by == "oid":
+            o = self._lookup(acct, market, order_id=request.match_info["orderId"])
+        else:
+            coid = request.match_info.get("clientOid") or query.get("clientOid") or ""
+            if not coid:
+                return web.json_response(
+                    {"code": PARAM_ERROR, "msg": MSG_REQUIRED.format(field="clientOid")}
+                )
+            o = self._lookup(acct, market, client_oid=coid)
+        if o is not None and symbol is not None and o.symbol != symbol:
+            o = None
+        if o is None:
+            self.stats["rest_not_found"] += 1
+            if self.rest_not_found == "error":
+                code, msg = REST_NOT_FOUND[market]
+                return web.json_response({"code": code, "msg": msg})
+            return web.json_response(
+                {"code": OK, "data": None if self.rest_not_found == "null" else {}}
+            )
+        view = _futures_view(o) if market == "futures" else _spot_view(o)
+        return web.json_response({"code": OK, "data": view})
+
+    def _lookup(
+        self,
+        acct: _Account,
+        market: str,
+        *,
+        order_id: str | None = None,
+        client_oid: str | None = None,
+    ) -> _Order | None:
+        """An order of one account and market, open or closed; an open one wins, then
+        the newest closed one (a client id may be reused once its order is done)."""
+        if order_id is not None:
+            o = acct.open[market].get(order_id)
+        else:
+            o = acct.by_client_oid[market].get(client_oid or "")
+        if o is not None:
+            return o
+        for o in reversed(acct.closed):
+            if o.market != market:
+                continue
+            if (order_id is not None and o.order_id == order_id) or (
+                order_id is None and o.client_oid == client_oid
+            ):
+                return o
+        return None
 
     def notice_frames(self) -> list[str]:
         # KuCoin documents no notice: this is okxkc's simulation of a server-side
@@ -648,7 +921,7 @@ class KucoinSimulator(SimulatedExchange):
             if qty <= 0 or qty > left:
                 raise ValueError(f"fill size must be in (0, {left}]")
             o.deal = _fmt(Decimal(o.deal) + qty)
-            o.match_time = self.now_ms()
+            o.match_time = o.updated = self.now_ms()
             if qty == left:
                 self._retire(self._accounts[o.account], o)
             return o.to_dict()
@@ -721,6 +994,7 @@ class KucoinSimulator(SimulatedExchange):
         funds: str | None,
         tif: str,
         rests: bool,
+        args: dict[str, Any],
     ) -> _Order:
         seq = next(self._seq)
         o = _Order(
@@ -738,6 +1012,7 @@ class KucoinSimulator(SimulatedExchange):
             funds,
             tif,
             self.now_ms(),
+            args,
         )
         if rests:
             acct.open[market][o.order_id] = o
@@ -754,6 +1029,7 @@ class KucoinSimulator(SimulatedExchange):
         if cancel:
             o.canceled = _fmt(o.remaining())
         o.status = "done"
+        o.updated = self.now_ms()
         acct.open[o.market].pop(o.order_id, None)
         if o.client_oid and acct.by_client_oid[o.market].get(o.client_oid) is o:
             del acct.by_client_oid[o.market][o.client_oid]
@@ -825,7 +1101,19 @@ class KucoinSimulator(SimulatedExchange):
         self._check_dup(acct, market, client_oid)
         rests = type_ == "limit" and tif in ("GTC", "GTT")
         return self._new_order(
-            acct, market, client_oid, symbol, side, type_, price, size, "size", funds, tif, rests
+            acct,
+            market,
+            client_oid,
+            symbol,
+            side,
+            type_,
+            price,
+            size,
+            "size",
+            funds,
+            tif,
+            rests,
+            args,
         )
 
     def _futures_order(self, acct: _Account, args: Any) -> _Order:
@@ -874,6 +1162,7 @@ class KucoinSimulator(SimulatedExchange):
             None,
             tif,
             rests,
+            args,
         )
 
     @staticmethod
@@ -960,6 +1249,7 @@ class KucoinSimulator(SimulatedExchange):
             None,
             o.tif,
             True,
+            o.args,
         )
         return {"newOrderId": n.order_id, "clientOid": n.client_oid}
 
