@@ -30,6 +30,7 @@ from ._kucoin.book import Account, Book, Order
 from ._kucoin.ops import ClassicOps
 from ._kucoin.rest import KucoinRest
 from ._kucoin.session import KucoinSessions
+from ._kucoin.uta import DEFAULT_TRADE_TYPES, UTA_OPS, UtaOps
 from ._kucoin.wire import (
     ALL_OPS,
     DEFAULT_SYMBOLS,
@@ -52,6 +53,7 @@ __all__ = [
     "ORDER_EXPIRED",
     "ORDER_NOT_FOUND",
     "REST_NOT_FOUND",
+    "UTA_OPS",
     "KucoinCredential",
     "KucoinSimulator",
 ]
@@ -98,6 +100,10 @@ class KucoinSimulator(KucoinRest, KucoinSessions):
         keep_closed_orders: int = 10_000,
         rest_not_found: str = "error",
         rest_key_versions: Iterable[str] = ("2", "3"),
+        uta_pool_limit: int = 2000,
+        uta_strict: bool = False,
+        uta_amend_replaces: bool = False,
+        uta_trade_types: Iterable[str] = DEFAULT_TRADE_TYPES,
     ) -> None:
         super().__init__(host=host, port=port, clock_offset_ms=clock_offset_ms, record=record)
         creds = [DEFAULT_CREDENTIAL] if credentials is None else list(credentials)
@@ -120,6 +126,7 @@ class KucoinSimulator(KucoinRest, KucoinSessions):
         self._pools: dict[str, RollingLimiter] = {
             "spot": RollingLimiter(spot_pool_limit, pool_window_s),
             "futures": RollingLimiter(futures_pool_limit, pool_window_s),
+            "uta": RollingLimiter(uta_pool_limit, pool_window_s),
         }
         window_ms = int(pool_window_s * 1000)
         # What replies carry when rate limiting is off: a full pool, shared, never mutated.
@@ -128,6 +135,14 @@ class KucoinSimulator(KucoinRest, KucoinSessions):
             for k, p in self._pools.items()
         }
         self._handlers = ClassicOps(self.book).handlers()
+        self._handlers.update(
+            UtaOps(
+                self.book,
+                strict=uta_strict,
+                amend_replaces=uta_amend_replaces,
+                trade_types=tuple(uta_trade_types),
+            ).handlers()
+        )
         if rest_not_found not in REST_NOT_FOUND_FORMS:
             raise ValueError(f"rest_not_found must be one of {REST_NOT_FOUND_FORMS}")
         self.rest_not_found = rest_not_found
