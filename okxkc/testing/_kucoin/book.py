@@ -115,9 +115,21 @@ class Book:
             m: {s: s for s in symbols.get(m, ())} for m in MARKETS
         }
         self.now = now
-        # 24 hex digits like KuCoin's ids: seconds at start + random salt + counter.
+        # Spot and margin ids: 24 hex digits like KuCoin's, seconds at start + random
+        # salt + counter. Futures ids: decimal digits like KuCoin's futures ids today,
+        # start time in ms shifted past the counter's bits (unique per simulator).
         self._oid_prefix = f"{int(time.time()) & 0xFFFFFFFF:08x}{os.urandom(2).hex()}"
+        self._futures_base = (int(time.time() * 1000) << 22) + (os.urandom(1)[0] << 14)
         self._seq = itertools.count(1)
+
+    def hex_id(self, seq: int | None = None) -> str:
+        """A fresh 24-hex-digit id (spot and margin orders, loans)."""
+        return f"{self._oid_prefix}{next(self._seq) if seq is None else seq:012x}"
+
+    def order_id(self, market: str, seq: int) -> str:
+        if market == "futures":
+            return str(self._futures_base + seq)
+        return self.hex_id(seq)
 
     def find(
         self, order_id: str | None, client_oid: str | None, api_key: str | None
@@ -185,7 +197,7 @@ class Book:
         o = Order(
             acct.cred.api_key,
             market,
-            f"{self._oid_prefix}{seq:012x}",
+            self.order_id(market, seq),
             seq,
             client_oid,
             symbol,

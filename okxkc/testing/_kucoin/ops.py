@@ -45,6 +45,16 @@ from .wire import (
 Handler = Callable[[Account, Any], Any]
 
 
+def _borrow_size(o: Order) -> str | None:
+    if o.side == "sell":
+        return o.size
+    if o.funds is not None:
+        return o.funds
+    if o.price is not None and o.size is not None:
+        return fmt(Decimal(o.price) * Decimal(o.size))
+    return None
+
+
 class ClassicOps:
     """``spot.*``, ``margin.*`` and ``futures.*`` ops over one :class:`Book`."""
 
@@ -170,14 +180,17 @@ class ClassicOps:
 
     def _op_margin_order(self, acct: Account, args: Any) -> Any:
         o = self._spot_order(acct, args, "margin")
-        # Nothing is lent in the simulation; an auto-borrow order reports a zero loan.
-        borrow = args.get("autoBorrow") is True
-        return {
-            "orderId": o.order_id,
-            "clientOid": o.client_oid,
-            "borrowSize": "0" if borrow else None,
-            "loanApplyId": None,
-        }
+        data: dict[str, Any] = {"orderId": o.order_id, "clientOid": o.client_oid}
+        # KuCoin returns borrowSize and loanApplyId "only after placing the order under
+        # the mode of Auto-Borrow". The simulated margin account holds nothing, so an
+        # auto-borrow order borrows what it needs: a sell its size, a buy its cost
+        # (price x size, or funds); a market buy by size has no price to borrow for.
+        if args.get("autoBorrow") is True:
+            borrow = _borrow_size(o)
+            if borrow is not None:
+                data["borrowSize"] = borrow
+                data["loanApplyId"] = self.book.hex_id()
+        return data
 
     def _cancel(self, acct: Account, args: Any, market: str) -> Any:
         o, oid, coid = self.book.target(acct, args, market)
