@@ -254,6 +254,17 @@ def base_item(exchange: str, method: str, cid: str) -> dict[str, Any]:
         "cancel_multiple_futures_orders": {
             "clientOidsList": [{"symbol": "XBTUSDTM", "clientOid": cid}]
         },
+        "submit_uta_order": dict(
+            tradeType="SPOT",
+            symbol="BTC-USDT",
+            side="BUY",
+            orderType="LIMIT",
+            size="0.001",
+            price="20000",
+            clientOid=cid,
+        ),
+        "amend_uta_order": {"symbol": "BTC-USDT", "clientOid": cid, "newPrice": "20001"},
+        "cancel_uta_order": {"tradeType": "SPOT", "symbol": "BTC-USDT", "clientOid": cid},
     }[method]
 
 

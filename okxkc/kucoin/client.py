@@ -23,6 +23,9 @@ from .models import (
     SpotOrderAck,
     SyncCancelAck,
     SyncOrderAck,
+    UtaAmendAck,
+    UtaCancelAck,
+    UtaOrderAck,
 )
 
 __all__ = [
@@ -76,6 +79,9 @@ _SUBMIT_FUTURES_ORDER = operation('submit_futures_order')
 _CANCEL_FUTURES_ORDER = operation('cancel_futures_order')
 _SUBMIT_MULTIPLE_FUTURES_ORDERS = operation('submit_multiple_futures_orders')
 _CANCEL_MULTIPLE_FUTURES_ORDERS = operation('cancel_multiple_futures_orders')
+_SUBMIT_UTA_ORDER = operation('submit_uta_order')
+_AMEND_UTA_ORDER = operation('amend_uta_order')
+_CANCEL_UTA_ORDER = operation('cancel_uta_order')
 
 
 class WebsocketAPIClient(KucoinClientBase, SyncFacade):
@@ -508,6 +514,151 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         }
         return cast('KucoinResponse[list[FuturesBatchCancelItem]]', self._call(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None))
 
+    def submit_uta_order(
+        self,
+        *,
+        tradeType: Literal['SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN'] | None = None,
+        symbol: str | None = None,
+        side: Literal['BUY', 'SELL'] | None = None,
+        orderType: Literal['LIMIT', 'MARKET'] | None = None,
+        size: Num | None = None,
+        sizeUnit: Literal['BASECCY', 'QUOTECCY', 'UNIT'] | None = None,
+        clientOid: str | None = None,
+        price: Num | None = None,
+        timeInForce: Literal['GTC', 'IOC', 'FOK', 'GTT', 'RPI'] | None = None,
+        cancelAfter: int | None = None,
+        postOnly: bool | None = None,
+        reduceOnly: bool | None = None,
+        stp: Literal['DC', 'CO', 'CN', 'CB'] | None = None,
+        tags: str | None = None,
+        triggerPrice: Num | None = None,
+        triggerDirection: Literal['UP', 'DOWN'] | None = None,
+        triggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
+        tpTriggerPrice: Num | None = None,
+        slTriggerPrice: Num | None = None,
+        tpTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
+        slTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
+        positionSide: Literal['BOTH', 'LONG', 'SHORT'] | None = None,
+        marginMode: Literal['ISOLATED', 'CROSS'] | None = None,
+        leverage: Num | None = None,
+        autoBorrow: bool | None = None,
+        autoRepay: bool | None = None,
+        closeOrder: bool | None = None,
+        brokerTag: str | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        account: int | str | None = None,
+        timeout: float | None = None,
+    ) -> KucoinResponse[UtaOrderAck]:
+        """Place one Unified Trading Account order (spot or futures, by tradeType).
+
+        KuCoin op ``uta.order`` on the ``spot`` socket.
+        Required: tradeType, symbol, side, orderType, size.
+        Needs price when orderType is 'LIMIT'.
+        Needs triggerDirection when triggerPrice is given.
+        Limits: size > 0; clientOid at most 40 characters; price > 0; cancelAfter >=
+        -1; triggerPrice > 0; tpTriggerPrice > 0; slTriggerPrice > 0; leverage > 0;
+        brokerTag at most 50 characters.
+        """
+        params = {
+            'tradeType': tradeType,
+            'symbol': symbol,
+            'side': side,
+            'orderType': orderType,
+            'size': size,
+            'sizeUnit': sizeUnit,
+            'clientOid': clientOid,
+            'price': price,
+            'timeInForce': timeInForce,
+            'cancelAfter': cancelAfter,
+            'postOnly': postOnly,
+            'reduceOnly': reduceOnly,
+            'stp': stp,
+            'tags': tags,
+            'triggerPrice': triggerPrice,
+            'triggerDirection': triggerDirection,
+            'triggerPriceType': triggerPriceType,
+            'tpTriggerPrice': tpTriggerPrice,
+            'slTriggerPrice': slTriggerPrice,
+            'tpTriggerPriceType': tpTriggerPriceType,
+            'slTriggerPriceType': slTriggerPriceType,
+            'positionSide': positionSide,
+            'marginMode': marginMode,
+            'leverage': leverage,
+            'autoBorrow': autoBorrow,
+            'autoRepay': autoRepay,
+            'closeOrder': closeOrder,
+            'brokerTag': brokerTag,
+        }
+        return cast('KucoinResponse[UtaOrderAck]', self._call(_SUBMIT_UTA_ORDER, params, extra_params, account, timeout, None))
+
+    def amend_uta_order(
+        self,
+        *,
+        symbol: str | None = None,
+        orderId: str | None = None,
+        clientOid: str | None = None,
+        newPrice: Num | None = None,
+        newSize: Num | None = None,
+        sizeUnit: Literal['BASECCY', 'QUOTECCY', 'UNIT'] | None = None,
+        cxlOnFail: bool | None = None,
+        tpTriggerPrice: Num | None = None,
+        slTriggerPrice: Num | None = None,
+        tpTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
+        slTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        account: int | str | None = None,
+        timeout: float | None = None,
+    ) -> KucoinResponse[UtaAmendAck]:
+        """Amend the price, size or attached TP/SL of one Unified Trading Account order.
+
+        KuCoin op ``uta.amend`` on the ``spot`` socket.
+        Required: symbol.
+        At least one of: orderId, clientOid.
+        At least one of: newPrice, newSize, tpTriggerPrice, slTriggerPrice.
+        Limits: clientOid at most 40 characters; newPrice > 0; newSize > 0;
+        tpTriggerPrice > 0; slTriggerPrice > 0.
+        """
+        params = {
+            'symbol': symbol,
+            'orderId': orderId,
+            'clientOid': clientOid,
+            'newPrice': newPrice,
+            'newSize': newSize,
+            'sizeUnit': sizeUnit,
+            'cxlOnFail': cxlOnFail,
+            'tpTriggerPrice': tpTriggerPrice,
+            'slTriggerPrice': slTriggerPrice,
+            'tpTriggerPriceType': tpTriggerPriceType,
+            'slTriggerPriceType': slTriggerPriceType,
+        }
+        return cast('KucoinResponse[UtaAmendAck]', self._call(_AMEND_UTA_ORDER, params, extra_params, account, timeout, None))
+
+    def cancel_uta_order(
+        self,
+        *,
+        tradeType: Literal['SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN'] | None = None,
+        symbol: str | None = None,
+        orderId: str | None = None,
+        clientOid: str | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        account: int | str | None = None,
+        timeout: float | None = None,
+    ) -> KucoinResponse[UtaCancelAck]:
+        """Cancel one Unified Trading Account order by orderId or clientOid.
+
+        KuCoin op ``uta.cancel`` on the ``spot`` socket.
+        Required: tradeType.
+        At least one of: orderId, clientOid.
+        Limits: clientOid at most 40 characters.
+        """
+        params = {
+            'tradeType': tradeType,
+            'symbol': symbol,
+            'orderId': orderId,
+            'clientOid': clientOid,
+        }
+        return cast('KucoinResponse[UtaCancelAck]', self._call(_CANCEL_UTA_ORDER, params, extra_params, account, timeout, None))
+
 
 class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
     """Awaitable KuCoin WebSocket API client: one persistent authenticated socket per
@@ -938,3 +1089,148 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
             'clientOidsList': clientOidsList,
         }
         return cast('KucoinResponse[list[FuturesBatchCancelItem]]', await self._acall(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None))
+
+    async def submit_uta_order(
+        self,
+        *,
+        tradeType: Literal['SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN'] | None = None,
+        symbol: str | None = None,
+        side: Literal['BUY', 'SELL'] | None = None,
+        orderType: Literal['LIMIT', 'MARKET'] | None = None,
+        size: Num | None = None,
+        sizeUnit: Literal['BASECCY', 'QUOTECCY', 'UNIT'] | None = None,
+        clientOid: str | None = None,
+        price: Num | None = None,
+        timeInForce: Literal['GTC', 'IOC', 'FOK', 'GTT', 'RPI'] | None = None,
+        cancelAfter: int | None = None,
+        postOnly: bool | None = None,
+        reduceOnly: bool | None = None,
+        stp: Literal['DC', 'CO', 'CN', 'CB'] | None = None,
+        tags: str | None = None,
+        triggerPrice: Num | None = None,
+        triggerDirection: Literal['UP', 'DOWN'] | None = None,
+        triggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
+        tpTriggerPrice: Num | None = None,
+        slTriggerPrice: Num | None = None,
+        tpTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
+        slTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
+        positionSide: Literal['BOTH', 'LONG', 'SHORT'] | None = None,
+        marginMode: Literal['ISOLATED', 'CROSS'] | None = None,
+        leverage: Num | None = None,
+        autoBorrow: bool | None = None,
+        autoRepay: bool | None = None,
+        closeOrder: bool | None = None,
+        brokerTag: str | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        account: int | str | None = None,
+        timeout: float | None = None,
+    ) -> KucoinResponse[UtaOrderAck]:
+        """Place one Unified Trading Account order (spot or futures, by tradeType).
+
+        KuCoin op ``uta.order`` on the ``spot`` socket.
+        Required: tradeType, symbol, side, orderType, size.
+        Needs price when orderType is 'LIMIT'.
+        Needs triggerDirection when triggerPrice is given.
+        Limits: size > 0; clientOid at most 40 characters; price > 0; cancelAfter >=
+        -1; triggerPrice > 0; tpTriggerPrice > 0; slTriggerPrice > 0; leverage > 0;
+        brokerTag at most 50 characters.
+        """
+        params = {
+            'tradeType': tradeType,
+            'symbol': symbol,
+            'side': side,
+            'orderType': orderType,
+            'size': size,
+            'sizeUnit': sizeUnit,
+            'clientOid': clientOid,
+            'price': price,
+            'timeInForce': timeInForce,
+            'cancelAfter': cancelAfter,
+            'postOnly': postOnly,
+            'reduceOnly': reduceOnly,
+            'stp': stp,
+            'tags': tags,
+            'triggerPrice': triggerPrice,
+            'triggerDirection': triggerDirection,
+            'triggerPriceType': triggerPriceType,
+            'tpTriggerPrice': tpTriggerPrice,
+            'slTriggerPrice': slTriggerPrice,
+            'tpTriggerPriceType': tpTriggerPriceType,
+            'slTriggerPriceType': slTriggerPriceType,
+            'positionSide': positionSide,
+            'marginMode': marginMode,
+            'leverage': leverage,
+            'autoBorrow': autoBorrow,
+            'autoRepay': autoRepay,
+            'closeOrder': closeOrder,
+            'brokerTag': brokerTag,
+        }
+        return cast('KucoinResponse[UtaOrderAck]', await self._acall(_SUBMIT_UTA_ORDER, params, extra_params, account, timeout, None))
+
+    async def amend_uta_order(
+        self,
+        *,
+        symbol: str | None = None,
+        orderId: str | None = None,
+        clientOid: str | None = None,
+        newPrice: Num | None = None,
+        newSize: Num | None = None,
+        sizeUnit: Literal['BASECCY', 'QUOTECCY', 'UNIT'] | None = None,
+        cxlOnFail: bool | None = None,
+        tpTriggerPrice: Num | None = None,
+        slTriggerPrice: Num | None = None,
+        tpTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
+        slTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        account: int | str | None = None,
+        timeout: float | None = None,
+    ) -> KucoinResponse[UtaAmendAck]:
+        """Amend the price, size or attached TP/SL of one Unified Trading Account order.
+
+        KuCoin op ``uta.amend`` on the ``spot`` socket.
+        Required: symbol.
+        At least one of: orderId, clientOid.
+        At least one of: newPrice, newSize, tpTriggerPrice, slTriggerPrice.
+        Limits: clientOid at most 40 characters; newPrice > 0; newSize > 0;
+        tpTriggerPrice > 0; slTriggerPrice > 0.
+        """
+        params = {
+            'symbol': symbol,
+            'orderId': orderId,
+            'clientOid': clientOid,
+            'newPrice': newPrice,
+            'newSize': newSize,
+            'sizeUnit': sizeUnit,
+            'cxlOnFail': cxlOnFail,
+            'tpTriggerPrice': tpTriggerPrice,
+            'slTriggerPrice': slTriggerPrice,
+            'tpTriggerPriceType': tpTriggerPriceType,
+            'slTriggerPriceType': slTriggerPriceType,
+        }
+        return cast('KucoinResponse[UtaAmendAck]', await self._acall(_AMEND_UTA_ORDER, params, extra_params, account, timeout, None))
+
+    async def cancel_uta_order(
+        self,
+        *,
+        tradeType: Literal['SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN'] | None = None,
+        symbol: str | None = None,
+        orderId: str | None = None,
+        clientOid: str | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+        account: int | str | None = None,
+        timeout: float | None = None,
+    ) -> KucoinResponse[UtaCancelAck]:
+        """Cancel one Unified Trading Account order by orderId or clientOid.
+
+        KuCoin op ``uta.cancel`` on the ``spot`` socket.
+        Required: tradeType.
+        At least one of: orderId, clientOid.
+        Limits: clientOid at most 40 characters.
+        """
+        params = {
+            'tradeType': tradeType,
+            'symbol': symbol,
+            'orderId': orderId,
+            'clientOid': clientOid,
+        }
+        return cast('KucoinResponse[UtaCancelAck]', await self._acall(_CANCEL_UTA_ORDER, params, extra_params, account, timeout, None))

@@ -134,6 +134,97 @@ _FUTURES_REQUIRED_UNLESS = (
     (_CLOSE, (True,), ("size", "qty", "valueQty")),
 )
 
+# -- Unified Trading Account: uta.order / uta.amend / uta.cancel -----------------------
+# args is one object: KuCoin's UTA REST bodies ("Place Order", "Amend Order", "Cancel
+# Order" of the unified account; the official SDK kucoin-universal-sdk 1.3.2 sends them
+# as given and checks only that amend/cancel name an order). Fields, types and enums
+# as KuCoin's docs examples, the Node SDK kucoin-api (uta-types.ts) and Kucoin.Net's
+# unified client give them. A rule only one of those has is UNVERIFIED and left to the
+# exchange: sizeUnit optional, clientOid optional for every tradeType with only its
+# length checked, GTT / RPI not tied to a tradeType, no length limit on tags.
+_KA = "kucoin-api uta-types.ts"
+_KN = "Kucoin.Net unified client"
+_UTA_PRICE_TYPES = ("TP", "IP", "MP")
+_UTA_TRADE_TYPE = Param(
+    "tradeType",
+    required=True,
+    choices=("SPOT", "FUTURES", "ISOLATED", "CROSS", "MARGIN"),
+    doc="SPOT or FUTURES (the margin values are REST's; the WS docs: no UTA margin yet)",
+    source=f"KuCoin docs examples; ISOLATED/CROSS REST, MARGIN {_KA}",
+)
+_UTA_CLIENT_OID = Param(
+    "clientOid",
+    max_len=40,
+    doc="Client order ID (required for FUTURES per kucoin-api: UNVERIFIED)",
+    source=f"{_KA}: at most 40; the classic character set is UNVERIFIED for UTA",
+)
+_UTA_TP_SL = (
+    Param("tpTriggerPrice", Kind.DEC, positive=True, doc="Attached take-profit trigger"),
+    Param("slTriggerPrice", Kind.DEC, positive=True, doc="Attached stop-loss trigger"),
+    Param("tpTriggerPriceType", choices=_UTA_PRICE_TYPES),
+    Param("slTriggerPriceType", choices=_UTA_PRICE_TYPES),
+)
+_UTA_SIZE_UNIT = Param(
+    "sizeUnit",
+    choices=("BASECCY", "QUOTECCY", "UNIT"),
+    doc="Unit of size: base, quote, or contracts (futures)",
+    source=f"{_KA} (required there, optional in {_KN}: UNVERIFIED, so optional here)",
+)
+_UTA_ORDER = (
+    _UTA_TRADE_TYPE,
+    Param("symbol", required=True, doc="BTC-USDT (spot), XBTUSDTM (futures)"),
+    Param("side", required=True, choices=("BUY", "SELL")),
+    Param("orderType", required=True, choices=("LIMIT", "MARKET")),
+    Param("size", Kind.DEC, required=True, positive=True, doc="In sizeUnit"),
+    _UTA_SIZE_UNIT,
+    _UTA_CLIENT_OID,
+    Param("price", Kind.DEC, positive=True, doc="Required for LIMIT"),
+    Param(
+        "timeInForce",
+        choices=("GTC", "IOC", "FOK", "GTT", "RPI"),
+        default="GTC",
+        doc="GTT not for FUTURES, RPI futures only (kucoin-api)",
+    ),
+    Param(
+        "cancelAfter",
+        Kind.INT,
+        min=-1,
+        doc="Seconds, with GTT",
+        source="as the classic ops (-1: never); UNVERIFIED for UTA",
+    ),
+    Param("postOnly", Kind.BOOL),
+    Param("reduceOnly", Kind.BOOL, doc="Futures"),
+    Param("stp", choices=("DC", "CO", "CN", "CB")),
+    Param("tags", doc="At most 20 characters per kucoin-api (UNVERIFIED)"),
+    Param("triggerPrice", Kind.DEC, positive=True, doc="Conditional order trigger"),
+    Param("triggerDirection", choices=("UP", "DOWN"), source="KuCoin docs examples"),
+    Param("triggerPriceType", choices=_UTA_PRICE_TYPES),
+    *_UTA_TP_SL,
+    Param("positionSide", choices=("BOTH", "LONG", "SHORT")),
+    Param("marginMode", choices=("ISOLATED", "CROSS")),
+    Param("leverage", Kind.DEC, positive=True, source=f"a number in {_KA} and {_KN}"),
+    Param("autoBorrow", Kind.BOOL),
+    Param("autoRepay", Kind.BOOL),
+    Param("closeOrder", Kind.BOOL, doc="Close the position"),
+    Param("brokerTag", max_len=50, source=_KA),
+)
+_UTA_AMEND = (
+    Param("symbol", required=True),
+    Param("orderId"),
+    _UTA_CLIENT_OID,
+    Param("newPrice", Kind.DEC, positive=True),
+    Param("newSize", Kind.DEC, positive=True),
+    Param("sizeUnit", choices=("BASECCY", "QUOTECCY", "UNIT"), source=f"{_KN} only"),
+    Param("cxlOnFail", Kind.BOOL, doc="Cancel the order if the amend fails", source=_KN),
+    *_UTA_TP_SL,
+)
+_UTA_CANCEL = (
+    _UTA_TRADE_TYPE,
+    Param("symbol", doc="Required for FUTURES per kucoin-api (UNVERIFIED)"),
+    Param("orderId"),
+    _UTA_CLIENT_OID,
+)
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "submit_new_spot_order",
@@ -275,5 +366,41 @@ OPERATIONS: tuple[Operation, ...] = (
         "Cancel several futures orders by order ids and/or (symbol, clientOid) pairs.",
         one_of=(("orderIdsList", "clientOidsList"),),
         result_is_list=True,
+    ),
+    Operation(
+        "submit_uta_order",
+        "uta.order",
+        SPOT,
+        _UTA_ORDER,
+        "UtaOrderAck",
+        "Place one Unified Trading Account order (spot or futures, by tradeType).",
+        required_if=(
+            ("orderType", ("LIMIT",), ("price",)),
+            # KuCoin docs examples: a conditional order gives both.
+            ("triggerPrice", (), ("triggerDirection",)),
+        ),
+    ),
+    Operation(
+        "amend_uta_order",
+        "uta.amend",
+        SPOT,
+        _UTA_AMEND,
+        "UtaAmendAck",
+        "Amend the price, size or attached TP/SL of one Unified Trading Account order.",
+        one_of=(
+            # kucoin-universal-sdk refuses an amend naming no order.
+            ("orderId", "clientOid"),
+            # What an amend changes: no other amendable field exists in either client.
+            ("newPrice", "newSize", "tpTriggerPrice", "slTriggerPrice"),
+        ),
+    ),
+    Operation(
+        "cancel_uta_order",
+        "uta.cancel",
+        SPOT,
+        _UTA_CANCEL,
+        "UtaCancelAck",
+        "Cancel one Unified Trading Account order by orderId or clientOid.",
+        one_of=(("orderId", "clientOid"),),  # as kucoin-universal-sdk checks it
     ),
 )
