@@ -172,10 +172,12 @@ class Operation:
         }
         for key, value in derived.items():
             object.__setattr__(self, key, value)
+        named = {n for group in (*self.one_of, *self.exclusive, self.unique) for n in group}
         for key, _values, needed in (*self.required_if, *self.required_unless):
-            unknown = {key, *needed} - self.fields.keys()
-            if unknown:
-                raise ValueError(f"{self.op}: rule names unknown fields {sorted(unknown)}")
+            named |= {key, *needed}
+        unknown = named - self.fields.keys()
+        if unknown:
+            raise ValueError(f"{self.op}: a rule names unknown fields {sorted(unknown)}")
         object.__setattr__(self, "_rules_hold", _compile_rules(self))
 
     def default_of(self, name: str) -> Any:

@@ -76,6 +76,14 @@ class Rig:
         self.runner.run(self.clients["async"].close())
         self.runner.close()
 
+    def fresh(self, kind: str, make: Callable[..., Any]) -> Rig:
+        """Clients of their own on the same simulator, for a test that must not inherit
+        what the random examples left in the shared clients: an OKX batch with one item
+        refused 51001 makes the client forget the instrument codes of every item, and
+        for 5 s it refuses those instIds as unknown without asking the exchange (see
+        test_a_refused_batch_item_leaves_the_other_instruments_known)."""
+        return Rig(self.sim, make(False), make(True))
+
 
 @pytest.fixture(scope="module")
 def okx_rig() -> Iterator[Rig]:
@@ -449,10 +457,10 @@ def named_field_ok(
         return name is None or name in op.fields or name in items[i]
     if field in method_params:
         return True
-    # A field inside a list argument's objects: clientOidsList[1].symbol
-    m = re.fullmatch(r"(\w+)\[(\d+)\]\.(\w+)", field)
+    # An object of a list argument, or a field inside it: clientOidsList[1].symbol
+    m = re.fullmatch(r"(\w+)\[(\d+)\](?:\.(\w+))?", field)
     if m is not None and m[1] in method_params and m[1] in op.fields:
-        return m[3] in {q.name for q in op.fields[m[1]].items}
+        return m[3] is None or m[3] in {q.name for q in op.fields[m[1]].items}
     if field.startswith("extra_params[") and isinstance(extra, Mapping):
         return any(field == f"extra_params[{k!r}]" for k in extra)
     return False
@@ -599,6 +607,33 @@ def test_kucoin_any_input_ends_in_a_definite_answer(
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_numbers_go_out_as_exact_decimal_strings(okx_rig: Rig, kind: str) -> None:
     cl_ord_id = f"num{kind}{time.monotonic_ns() % 10**9}"
+    rig = okx_rig.fresh(kind, lambda is_async: new_okx(okx_rig.sim, is_async))
+    try:
+        place_number_order(rig, kind, cl_ord_id)
+    finally:
+        rig.close()
+    # Found by its clOrdId: requests of earlier tests on this shared simulator may
+    # still be arriving.
+    (sent,) = [
+        r["args"][0]
+        for r in okx_rig.sim.received
+        if r.get("op") == "order" and r["args"] and r["args"][0].get("clOrdId") == cl_ord_id
+    ]
+    assert sent["px"] == "10000000000000000000000" and sent["sz"] == "0.0000001"
+    assert sent["attachAlgoOrds"] == [{"tpTriggerPx": "0.1", "tpOrdPx": "20"}]
+
+
+def new_okx(sim: OkxSimulator, is_async: bool) -> Any:
+    cls = okx.AsyncWebsocketAPIClient if is_async else okx.WebsocketAPIClient
+    return cls(**okx_options(sim, request_timeout=REPLY_WITHIN))
+
+
+def new_kucoin(sim: KucoinSimulator, is_async: bool) -> Any:
+    cls = kc.AsyncWebsocketAPIClient if is_async else kc.WebsocketAPIClient
+    return cls(**kucoin_options(sim, request_timeout=REPLY_WITHIN))
+
+
+def place_number_order(okx_rig: Rig, kind: str, cl_ord_id: str) -> None:
     okx_rig.call(
         kind,
         "submit_new_order",
@@ -614,15 +649,6 @@ def test_numbers_go_out_as_exact_decimal_strings(okx_rig: Rig, kind: str) -> Non
             extra_params={"attachAlgoOrds": [{"tpTriggerPx": 0.1, "tpOrdPx": Decimal("2E+1")}]},
         ),
     )
-    # Found by its clOrdId: requests of earlier tests on this shared simulator may
-    # still be arriving.
-    (sent,) = [
-        r["args"][0]
-        for r in okx_rig.sim.received
-        if r.get("op") == "order" and r["args"] and r["args"][0].get("clOrdId") == cl_ord_id
-    ]
-    assert sent["px"] == "10000000000000000000000" and sent["sz"] == "0.0000001"
-    assert sent["attachAlgoOrds"] == [{"tpTriggerPx": "0.1", "tpOrdPx": "20"}]
 
 
 @pytest.mark.parametrize(
@@ -662,18 +688,23 @@ def test_malformed_input_is_refused_before_sending(
 def test_a_tuple_is_a_batch(okx_rig: Rig, kucoin_rig: Rig, exchange: str, kind: str) -> None:
     """A tuple batch is validated and sent like a list; a bad item is named by its index
     (the case the property once misread: it counted only lists as batches)."""
-    rig = okx_rig if exchange == "okx" else kucoin_rig
+    shared = okx_rig if exchange == "okx" else kucoin_rig
+    new = new_okx if exchange == "okx" else new_kucoin
+    rig = shared.fresh(kind, lambda is_async: new(shared.sim, is_async))
     method = "submit_multiple_orders" if exchange == "okx" else "submit_multiple_futures_orders"
     before = len(rig.sim.received)
-    with pytest.raises(ValidationError) as err:
-        rig.call(kind, method, (("ab",),), {})
-    assert err.value.field == "orders[0]" and "must be an object" in str(err.value)
-    assert len(rig.sim.received) == before
-    cid = f"tup{kind}{time.monotonic_ns() % 10**9}"
     try:
-        rig.call(kind, method, ((base_item(exchange, method, cid),),), {})
-    except ExchangeError:
-        pass  # refused on its merits (earlier tests may have spent the balance): still sent
+        with pytest.raises(ValidationError) as err:
+            rig.call(kind, method, (("ab",),), {})
+        assert err.value.field == "orders[0]" and "must be an object" in str(err.value)
+        assert len(rig.sim.received) == before
+        cid = f"tup{kind}{time.monotonic_ns() % 10**9}"
+        try:
+            rig.call(kind, method, ((base_item(exchange, method, cid),),), {})
+        except ExchangeError:
+            pass  # refused on its merits (earlier tests may have spent the balance): sent
+    finally:
+        rig.close()
     sent = [r for r in rig.sim.received[before:] if _ids_in(r, cid)]
     assert len(sent) == 1 and isinstance(sent[0]["args"], list)
 
@@ -682,6 +713,27 @@ def _ids_in(request: dict[str, Any], cid: str) -> bool:
     args = request.get("args")
     items = args if isinstance(args, list) else [args]
     return any(isinstance(x, dict) and cid in (x.get("clOrdId"), x.get("clientOid")) for x in items)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="okxkc/okx/_base.py _watch_codes forgets the codes of every item of a batch "
+    "when one item is refused 51001, and InstrumentCodes.resolve does not refetch within "
+    "5 s: a listed instId is then refused as unknown",
+)
+def test_a_refused_batch_item_leaves_the_other_instruments_known(okx_rig: Rig) -> None:
+    order = dict(tdMode="cash", side="buy", ordType="limit", px="20000", sz="0.01")
+    with new_okx(okx_rig.sim, False) as client:
+        tag = f"{time.monotonic_ns() % 10**9}"
+        client.submit_new_order(instId="BTC-USDT", clOrdId=f"k1{tag}", **order)
+        with pytest.raises(ExchangeError):
+            client.submit_multiple_orders(
+                [
+                    dict(order, instId="BTC-USDT", clOrdId=f"k2{tag}"),
+                    dict(order, instIdCode=987654321, clOrdId=f"k3{tag}"),  # no such code
+                ]
+            )
+        client.submit_new_order(instId="BTC-USDT", clOrdId=f"k4{tag}", **order)
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

@@ -531,3 +531,28 @@ def test_a_close_order_needs_neither_side_nor_size(kucoin_rig: Rig, kind: str) -
         assert not isinstance(exc, ValidationError), exc
     sent = [r for r in kucoin_rig.sim.received[before:] if r["args"].get("clientOid") == cid]
     assert len(sent) == 1 and "side" not in sent[0]["args"]
+
+
+# -- the table's value objects ------------------------------------------------------------
+def test_params_and_operations_are_frozen_values() -> None:
+    p = Param("px", "dec", positive=True)
+    assert p.kind is Kind.DEC and p.kind == "dec" and str(p.kind) == "dec"
+    assert (
+        p == Param("px", Kind.DEC, positive=True)
+        and len({p, Param("px", "dec", positive=True)}) == 1
+    )
+    with pytest.raises(AttributeError):
+        p.positive = False  # type: ignore[misc]
+    with pytest.raises(ValueError, match="decimal"):
+        Param("px", "decimal")
+    op = OKX_OPS[0]
+    with pytest.raises(AttributeError):
+        op.op = "other"  # type: ignore[misc]
+    assert hash(op) == hash(OKX_OPS[0])
+
+
+def test_a_rule_naming_an_unknown_field_is_a_table_error() -> None:
+    with pytest.raises(ValueError, match="unknown fields"):
+        Operation("m", "op", "k", (Param("a"),), "R", "doc", required_if=(("a", (), ("b",)),))
+    with pytest.raises(ValueError, match="unknown fields"):
+        Operation("m", "op", "k", (Param("a"),), "R", "doc", one_of=(("a", "c"),))
