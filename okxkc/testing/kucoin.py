@@ -151,6 +151,8 @@ class KucoinSimulator(KucoinRest, KucoinSessions):
         # available, and each REST answer waits ``rest_delay`` seconds first.
         self.rest_available = True
         self.rest_delay = 0.0
+        # faults.drop_then_execute: a request queued when the socket died runs later.
+        self.faults.supports_queued_execution = True
         self._conns = {}
 
     # -- public surface -----------------------------------------------------------------
