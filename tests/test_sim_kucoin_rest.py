@@ -341,3 +341,19 @@ async def test_fail_rest_next(sim: KucoinSimulator, http: aiohttp.ClientSession)
         async with http.get(sim.url + path) as resp:
             assert resp.status == 502
     assert (await rest(http, sim, path))[1]["code"] == "100001"
+
+
+async def test_tls_listener_serves_wss_and_https() -> None:
+    pytest.importorskip("trustme")
+    async with KucoinSimulator(tls=True) as sim:
+        assert sim.private_url.startswith("wss://") and sim.url.startswith("https://")
+        connector = aiohttp.TCPConnector(ssl=sim.client_ssl_context())
+        async with aiohttp.ClientSession(connector=connector) as https:
+            ws, _ = await login(https, sim)
+            assert (await call(ws, "spot.order", limit(clientOid="tls1")))["code"] == "200000"
+            await ws.close()
+            _, body = await rest(https, sim, f"{SPOT}/client-order/tls1?symbol=BTC-USDT")
+            assert body["data"]["clientOid"] == "tls1"
+        async with aiohttp.ClientSession() as untrusting:
+            with pytest.raises(aiohttp.ClientConnectorCertificateError):
+                await untrusting.ws_connect(sim.private_url)
