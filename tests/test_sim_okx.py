@@ -1336,7 +1336,6 @@ async def test_tls_listener_serves_wss_and_https_with_its_own_ca(
         # Plain ws:// is not served on a TLS port.
         with pytest.raises(aiohttp.ClientError):
             await session.ws_connect(sim.private_url.replace("wss://", "ws://"))
-        await c.ws.close()
         ca_file = sim.ca_file
     assert sim.ca_file is None and not os.path.exists(ca_file)
 
