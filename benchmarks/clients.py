@@ -17,7 +17,9 @@ else), the least any Python client on aiohttp can cost:
 
 okxkc: ``okxkc-sync``, ``okxkc-async`` (caller on its own stock asyncio loop),
 ``okxkc-engine`` (``okxkc.run(main())``, engine-loop mode). KuCoin variants are
-prefixed ``kucoin-``. ``okxkc-memory`` is the long-run memory check.
+prefixed ``kucoin-``; the plan's ``kucoin_op`` picks the KuCoin order they send
+(``spot``: ``spot.order``, ``uta``: ``uta.order``; ``KUCOIN`` below), floors and
+okxkc alike. ``okxkc-memory`` is the long-run memory check.
 """
 
 from __future__ import annotations
@@ -62,13 +64,35 @@ def okx_order(code: int) -> dict[str, Any]:
     }
 
 
-KUCOIN_ORDER = {
-    "symbol": "BTC-USDT",
-    "side": "buy",
-    "type": "limit",
-    "price": "20000",
-    "size": "0.01",
-    "timeInForce": "IOC",
+# The same IOC limit buy as a classic spot order and as a UTA order (the fields the
+# official SDK's peer sends too): (wire op, okxkc method, args).
+KUCOIN: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "spot": (
+        "spot.order",
+        "submit_new_spot_order",
+        {
+            "symbol": "BTC-USDT",
+            "side": "buy",
+            "type": "limit",
+            "price": "20000",
+            "size": "0.01",
+            "timeInForce": "IOC",
+        },
+    ),
+    "uta": (
+        "uta.order",
+        "submit_uta_order",
+        {
+            "tradeType": "SPOT",
+            "symbol": "BTC-USDT",
+            "side": "BUY",
+            "orderType": "LIMIT",
+            "size": "0.01",
+            "sizeUnit": "BASECCY",
+            "price": "20000",
+            "timeInForce": "IOC",
+        },
+    ),
 }
 
 
@@ -107,8 +131,8 @@ class Bare:
             self.op, self.ok = "order", "0"
             self.args: Any = [okx_order(plan["inst_id_code"])]
         else:
-            self.op, self.ok = "spot.order", "200000"
-            self.args = KUCOIN_ORDER
+            self.op, _, self.args = KUCOIN[plan["kucoin_op"]]
+            self.ok = "200000"
 
     async def connect(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -294,8 +318,8 @@ def _okxkc_call(exchange: str, client: Any, plan: dict[str, Any]) -> Callable[[]
         params = okx_order(plan["inst_id_code"])
         submit = client.submit_new_order
     else:
-        params = KUCOIN_ORDER
-        submit = client.submit_new_spot_order
+        _, method, params = KUCOIN[plan["kucoin_op"]]
+        submit = getattr(client, method)
     return lambda: submit(**params)
 
 
@@ -354,9 +378,6 @@ def _snapshot() -> dict[str, int]:
     return {"rss": _rss_bytes(), "objects": len(gc.get_objects())}
 
 
-MEMORY_REQUEST_TIMEOUT = 2.0
-
-
 def memory(plan: dict[str, Any]) -> dict[str, Any]:
     """RSS and live-object growth of okxkc over many orders, after a warm-up.
 
@@ -386,8 +407,8 @@ def memory(plan: dict[str, Any]) -> dict[str, Any]:
     # passes: both snapshots are taken once the deadlines of the orders just sent have
     # passed, so they see the same state and only a leak shows as growth. A short
     # request timeout keeps that wait short.
-    plan = dict(plan, request_timeout=MEMORY_REQUEST_TIMEOUT)
-    settle = MEMORY_REQUEST_TIMEOUT + 0.1
+    settle = plan["memory_settle"]
+    plan = dict(plan, request_timeout=settle - 0.1)
 
     def measure(run: Callable[[int], Any], n: int, client: Any) -> dict[str, Any]:
         run(min(20_000, max(n // 10, 1000)))  # warm-up: caches, freelists, arenas

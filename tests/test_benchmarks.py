@@ -1,4 +1,4 @@
-"""The benchmark harness runs end to end (a smoke test; no timing is asserted)."""
+"""The benchmark harness runs end to end at a tiny size (no timing is asserted)."""
 
 from __future__ import annotations
 
@@ -9,35 +9,70 @@ from pathlib import Path
 
 import pytest
 
-RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+RUN = BENCH / "run.py"
 
 
 @pytest.mark.timeout(300)
-def test_harness_smoke_run_writes_results(tmp_path: Path) -> None:
+def test_harness_smoke_run_writes_summary_raw_and_report(tmp_path: Path) -> None:
+    out, raw_dir = tmp_path / "out", tmp_path / "raw"
     proc = subprocess.run(
-        [sys.executable, str(RUN), "--smoke", "--out", str(tmp_path)],
+        [sys.executable, str(RUN), "--smoke", "--out", str(out), "--raw", str(raw_dir)],
         capture_output=True,
         text=True,
         timeout=280,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "### Targets" in proc.stdout
-    res = json.loads((tmp_path / "latest.json").read_text())
-    assert res["meta"]["mode"] == "smoke"
-    clients = res["clients"]
+    assert "### README table" in proc.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["meta"]["mode"] == "smoke"
+    assert summary["meta"]["git"]
+    assert summary["meta"]["cpus"] >= 1
+    clients = summary["clients"]
     for name in ("floor-uvloop", "floor-thread-sync", "okxkc-sync", "okxkc-async", "okxkc-engine"):
         assert not clients[name]["errors"], clients[name]["errors"]
-        assert clients[name]["p50_us"] > 0
+        assert 0 < clients[name]["p50_us"] <= clients[name]["p99_us"]
+        assert clients[name]["cpu_us_per_order"] > 0
         assert clients[name]["cold_ms"] > 0
-    for name in ("kucoin-okxkc-sync", "kucoin-okxkc-async", "kucoin-floor-thread-sync"):
+        assert clients[name]["samples"] == 200
+    # okxkc's three modes on KuCoin, each with the floor it is compared with
+    for name in (
+        "kucoin-okxkc-sync",
+        "kucoin-okxkc-async",
+        "kucoin-okxkc-engine",
+        "kucoin-floor-thread-sync",
+        "kucoin-floor-uvloop",
+    ):
+        assert not clients[name]["errors"], clients[name]["errors"]
         assert clients[name]["p50_us"] > 0
+        assert clients[name]["samples"] == 100
     assert all(v for v in clients["okxkc-async"]["throughput"].values())
+    assert set(clients["okxkc-sync"]["throughput"]) == {"1", "4"}
     assert all(v for v in clients["okxkc-sync"]["throughput"].values())
-    # every okxkc client ends with an empty pending map
-    for name in ("okxkc-sync", "okxkc-async", "okxkc-engine"):
-        assert [r["pending_after"] for r in clients[name]["rounds"]] == [0]
-    memory = res["memory"]
+    for name in ("okxkc-sync", "okxkc-async", "okxkc-engine", "kucoin-okxkc-engine"):
+        assert clients[name]["pending_after"] == [0]
+    memory = summary["memory"]
     assert {memory[k]["pending_after"] for k in ("engine", "async", "sync")} == {0}
-    assert res["imports"]["okxkc"]["median_ms"] > 0
-    assert {t["result"] for t in res["targets"]} <= {"pass", "miss", "n/a"}
-    assert (tmp_path / "latency.png").stat().st_size > 0
+    assert summary["imports"]["okxkc"]["median_ms"] > 0
+    rows = {t["target"]: t for t in summary["targets"]}
+    assert {t["result"] for t in rows.values()} <= {"pass", "miss", "n/a"}
+    cpu = rows["engine-loop client CPU per order <= 1.5x bare uvloop floor's"]
+    assert cpu["measured"] == clients["okxkc-engine"]["cpu_us_per_order"]
+    # no peers in a smoke run: the SDK comparison says so instead of passing
+    assert rows["KuCoin engine-loop p50 <= 0.5x kucoin-universal-sdk"]["result"] == "n/a"
+    # the committed summary is compact; every sample stays in the raw file
+    assert (out / "summary.json").stat().st_size < 40_000
+    raw = json.loads((raw_dir / "raw.json").read_text())
+    assert len(raw["rounds"]["okxkc-engine"][0]["latency_us"]) == 200
+    assert (raw_dir / "report.md").read_text().startswith("okxkc benchmarks (smoke)")
+    assert (out / "latency.png").stat().st_size > 0
+    # report.py renders the same tables from the saved summary alone
+    again = subprocess.run(
+        [sys.executable, str(BENCH / "report.py"), str(out / "summary.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.stdout.strip() == proc.stdout.strip()
