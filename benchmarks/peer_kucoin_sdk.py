@@ -58,7 +58,10 @@ class KucoinSdkClient:
         place = self.ws.place_order
 
         def order() -> Any:
-            return place(ORDER)
+            try:
+                return place(ORDER)
+            except RuntimeError as exc:  # the SDK keeps the exchange's reply as the cause
+                raise RuntimeError(f"order rejected: {exc.__cause__ or exc}") from None
 
         self.order = order
 

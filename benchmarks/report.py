@@ -220,6 +220,8 @@ def _throughput(
     ref = c.get("floor-uvloop" if kind == "async" else "floor-thread-sync")
     ref_name = "raw uvloop floor" if kind == "async" else "blocking floor (2)"
     rows = [(n, e) for n, e in c.items() if e["kind"] == kind and e["exchange"] == "okx"]
+    if not rows:
+        return
     head = "| client | " + " | ".join(f"{lv} {title}" for lv in levels) + " |"
     add(f"### Pipelined throughput, {kind} (orders/s; {title}; median of rounds)")
     add("")

@@ -165,6 +165,7 @@ def parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, str, dict[str
         if unknown:
             parser.error(f"unknown client(s): {', '.join(unknown)}")
         cfg["clients"] = wanted
+        cfg["peers"] = not args.no_peers  # peers named on the command line run in any mode
     return args, name, cfg
 
 

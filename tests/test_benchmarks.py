@@ -76,3 +76,57 @@ def test_harness_smoke_run_writes_summary_raw_and_report(tmp_path: Path) -> None
     )
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.strip() == proc.stdout.strip()
+
+
+def _summary(**p50: float) -> dict[str, object]:
+    """A summary with the given p50s (µs); CPU per order = p50 / 2, no throughput."""
+    clients = {
+        name.replace("_", "-"): {
+            "p50_us": v,
+            "cpu_us_per_order": v / 2,
+            "throughput": {},
+            "cold_ms": None,
+        }
+        for name, v in p50.items()
+    }
+    return {"clients": clients, "memory": {}, "imports": {}}
+
+
+def test_targets_compare_each_okxkc_kucoin_mode_with_the_official_sdk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(BENCH))
+    for name in ("targets", "catalog"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    import targets
+
+    rows = {
+        t["target"]: t
+        for t in targets.evaluate(
+            _summary(
+                kucoin_okxkc_sync=200,
+                kucoin_okxkc_async=260,
+                kucoin_okxkc_engine=150,
+                kucoin_sdk=500,
+                okxkc_engine=130,
+                floor_uvloop=100,
+            )
+        )
+    }
+    sdk = {
+        mode: rows[f"KuCoin {mode} p50 <= 0.5x kucoin-universal-sdk"]
+        for mode in ("blocking", "awaitable", "engine-loop")
+    }
+    assert [sdk[m]["result"] for m in ("blocking", "awaitable", "engine-loop")] == [
+        "pass",
+        "miss",
+        "pass",
+    ]
+    assert sdk["awaitable"]["ratio"] == pytest.approx(0.52)
+    assert sdk["blocking"]["limit"] == 250
+    # engine-loop against the bare uvloop floor: p50 1.3x misses 1.25x, CPU 1.3x meets 1.5x
+    assert rows["engine-loop p50 <= 1.25x bare uvloop floor (1)"]["result"] == "miss"
+    cpu = rows["engine-loop client CPU per order <= 1.5x bare uvloop floor's"]
+    assert (cpu["result"], cpu["measured"], cpu["reference"]) == ("pass", 65, 50)
+    # a reference that was not measured is n/a, never a pass
+    assert rows["engine-loop p50 <= 0.85x Node okx-api"]["result"] == "n/a"
