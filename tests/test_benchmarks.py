@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,51 @@ def test_targets_compare_each_okxkc_kucoin_mode_with_the_official_sdk(
     assert (cpu["result"], cpu["measured"], cpu["reference"]) == ("pass", 65, 50)
     # a reference that was not measured is n/a, never a pass
     assert rows["engine-loop p50 <= 0.85x Node okx-api"]["result"] == "n/a"
+
+
+def _peer_cache() -> Path:
+    return Path(os.environ.get("OKXKC_BENCH_CACHE") or BENCH / ".cache")
+
+
+@pytest.mark.timeout(600)
+def test_kucoin_official_sdk_peer_trades_uta_orders_from_its_own_environment(
+    tmp_path: Path,
+) -> None:
+    cache = _peer_cache()
+    installed = (cache / "kucoin-sdk-venv" / ".kucoin-universal-sdk-1.3.2").exists()
+    if not installed and not os.environ.get("OKXKC_REQUIRE_PEERS"):
+        pytest.skip(
+            f"kucoin-universal-sdk is not installed under {cache} (OKXKC_REQUIRE_PEERS=1 installs it)"
+        )
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(RUN),
+            "--smoke",
+            "--clients",
+            "kucoin-sdk,kucoin-okxkc-engine",
+            "--no-memory",
+            "--no-imports",
+            "--cache",
+            str(cache),
+            "--out",
+            str(out),
+            "--raw",
+            str(tmp_path / "raw"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=580,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    sdk = summary["clients"]["kucoin-sdk"]
+    assert not sdk["errors"], sdk["errors"]
+    assert sdk["samples"] == 100
+    assert sdk["p50_us"] > 0 and sdk["cpu_us_per_order"] > 0
+    assert summary["meta"]["versions"]["kucoin-universal-sdk"] == "1.3.2"
+    rows = {t["target"]: t for t in summary["targets"]}
+    engine = rows["KuCoin engine-loop p50 <= 0.5x kucoin-universal-sdk"]
+    assert engine["result"] in ("pass", "miss")
+    assert engine["reference"] == sdk["p50_us"]
