@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["drive_async", "drive_sync", "write_result"]
+__all__ = ["drive_async", "drive_sync", "read_plan", "run_loop", "write_result"]
 
 _ns = time.perf_counter_ns
 

@@ -101,14 +101,6 @@ def _b64_hmac(secret: str, message: str) -> str:
     ).decode()
 
 
-def _new_loop(name: str) -> asyncio.AbstractEventLoop:
-    if name == "uvloop":
-        import uvloop
-
-        return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
-
-
 # -- the bare client (the floor) ----------------------------------------------------------
 
 
@@ -234,7 +226,9 @@ class _LoopThread:
     """A background uvloop thread, like okxkc's engine."""
 
     def start(self) -> asyncio.AbstractEventLoop:
-        self.loop = _new_loop("uvloop")
+        import uvloop
+
+        self.loop = uvloop.new_event_loop()
         ready = threading.Event()
 
         def main() -> None:
