@@ -148,7 +148,9 @@ def markdown(s: dict[str, Any]) -> str:
     add = lines.append
     add(
         f"okxkc benchmarks ({meta['mode']}): {meta['started']}, {meta['seconds']:.0f}s, "
-        f"Python {meta['python']}, {meta['cpus']} CPUs ({meta.get('cpu_model')}), "
+        f"Python {meta['python']}, {meta['cpus']} CPUs"
+        + (f" ({meta['cpu_model']})" if meta.get("cpu_model") else "")
+        + ", "
         f"git {meta['git']}, load average {meta['loadavg_start']} -> {meta['loadavg_end']}"
     )
     add("")
