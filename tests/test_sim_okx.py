@@ -1328,6 +1328,7 @@ async def test_tls_listener_serves_wss_and_https_with_its_own_ca(
         path = "/api/v5/trade/order?instId=BTC-USDT&clOrdId=tls1"
         async with session.get(sim.url + path, headers=rest_headers(path), ssl=ctx) as r:
             assert (r.status, (await r.json())["data"][0]["state"]) == (200, "live")
+        await c.ws.close()  # closed here, not by the garbage collector in a later test
         # A client that does not trust the throwaway CA is refused.
         with pytest.raises(aiohttp.ClientConnectorCertificateError):
             await session.ws_connect(sim.private_url)
