@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,28 @@ def test_kucoin_official_sdk_peer_trades_uta_orders_from_its_own_environment(
     engine = rows["KuCoin engine-loop p50 <= 0.5x kucoin-universal-sdk"]
     assert engine["result"] in ("pass", "miss")
     assert engine["reference"] == sdk["p50_us"]
+
+
+@pytest.mark.timeout(600)
+def test_sdist_ships_the_harness_and_summary_but_no_plot_or_raw_results(tmp_path: Path) -> None:
+    root = BENCH.parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--outdir", str(tmp_path), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=580,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with tarfile.open(next(tmp_path.glob("okxkc-*.tar.gz"))) as sdist:
+        members = {m.name.split("/", 1)[1]: m.size for m in sdist.getmembers() if "/" in m.name}
+    shipped = [n for n in members if n.startswith("benchmarks/")]
+    assert "benchmarks/run.py" in shipped
+    assert "benchmarks/peer_kucoin_sdk.py" in shipped
+    assert not [
+        n for n in shipped if n.endswith(".png") or "/.cache/" in n or n.endswith("raw.json")
+    ]
+    assert (root / "benchmarks/results/latency.png").exists()  # committed, just not shipped
+    assert [n for n in shipped if n.startswith("benchmarks/results/")] == [
+        "benchmarks/results/summary.json"
+    ]
+    assert members["benchmarks/results/summary.json"] < 40_000
