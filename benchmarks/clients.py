@@ -2,7 +2,7 @@
 
     python benchmarks/clients.py CLIENT PLAN_JSON RESULT_FILE
 
-One client per process (``run.py`` starts a fresh one for each measurement).
+One client per process (``runner.py`` starts a fresh one for each measurement).
 Every client places the same OKX ``order`` (or KuCoin ``spot.order``): an IOC
 buy of 0.01 BTC-USDT at 20000, by ``instIdCode`` on OKX.
 
