@@ -474,7 +474,8 @@ def method_params(client: Any, method: str) -> set[str]:
 # -- the property ------------------------------------------------------------------------
 def check_call(rig: Rig, exchange: str, kind: str, op: Operation, data: st.DataObject) -> None:
     client = rig.clients[kind]
-    names = method_params(client, op.method)
+    # The exchange's fields arrive as **params (typed by a TypedDict): they count too.
+    names = method_params(client, op.method) | (set() if op.batch else set(op.fields))
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = {}
     extra: Any = None
