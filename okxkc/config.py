@@ -26,6 +26,8 @@ import cattrs
 from .errors import ValidationError
 
 __all__ = [
+    "ACCOUNT_OF",
+    "INST_TYPES",
     "MAX_EXP_TIME_MS",
     "CommonOptions",
     "KucoinAccount",
