@@ -16,12 +16,14 @@ import difflib
 import functools
 import ipaddress
 import logging
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 import cattrs
+from cattrs.gen import make_dict_structure_fn
 
 from .errors import ValidationError
 
@@ -343,15 +345,49 @@ def _inst_type_tuple(value: Any, _t: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _fallback(t: Any) -> Any:
+    """A type cattrs has no rule for (``Pacing | bool``, ...): the value must be an instance
+    of one of its classes; the field's own attrs validator checks the rest."""
+    classes = tuple(c for c in (*typing.get_args(t), t) if isinstance(c, type))
+
+    def hook(value: Any, _t: Any) -> Any:
+        if classes and not isinstance(value, classes):
+            names = " or ".join(c.__name__ for c in classes)
+            raise TypeError(f"must be {names}, got {type(value).__name__}")
+        return value
+
+    return hook
+
+
 # A field with an attrs converter gets the given value as is: the converter checks it.
-_converter = cattrs.Converter(prefer_attrib_converters=True)
+_converter = cattrs.Converter(prefer_attrib_converters=True, structure_fallback_factory=_fallback)
 _converter.register_structure_hook(bool, _strict(bool, "True or False"))
 _converter.register_structure_hook(str, _strict(str, "a string"))
 _converter.register_structure_hook(int, _strict(int, "an integer"))
 _converter.register_structure_hook(float, _strict((int, float), "a number"))
-_converter.register_structure_hook(logging.Logger, _strict(logging.Logger, "a logging.Logger"))
 _converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _inst_type_tuple)
-for _acc in (OkxAccount, KucoinAccount):
+
+
+def _is_object_type(t: Any) -> bool:
+    # A class of its own (logging.Logger, ssl.SSLContext, ...), not a builtin or attrs class.
+    return isinstance(t, type) and t.__module__ != "builtins" and not attrs.has(t)
+
+
+def _instance_hook(t: type) -> Any:
+    return _strict(t, f"a {t.__module__}.{t.__qualname__}")
+
+
+def _attrs_hook(t: type) -> Any:
+    # An attrs value given as the object itself passes as is; a dict is structured.
+    from_dict: Any = make_dict_structure_fn(t, _converter)
+    return lambda v, _t: v if isinstance(v, t) else from_dict(v, t)
+
+
+_converter.register_structure_hook_factory(_is_object_type, _instance_hook)
+_converter.register_structure_hook_factory(
+    lambda t: isinstance(t, type) and attrs.has(t) and t not in ACCOUNT_OF.values(), _attrs_hook
+)
+for _acc in ACCOUNT_OF.values():
     _converter.register_structure_hook(_acc, lambda v, _t: v)  # built by _account below
 
 C = TypeVar("C", bound=CommonOptions)
