@@ -4,7 +4,15 @@
     python tools/generate.py --check  # exit 1 if any generated file would change
 
 The operation tables (``okxkc/<exchange>/operations.py``) are the one source of
-truth: a new op is one row there plus a run of this script.
+truth: a new op is one row there plus a run of this script. Each client gets:
+
+- a typed constructor whose keywords come from the option name table in
+  ``okxkc/config.py`` (a new option is one attrs field there plus a run);
+- ``send_ws_api_request``, ``connect_ws_api``, ``close`` and the context managers,
+  from the one ``LIFECYCLE`` template below (``load_instruments`` where the exchange
+  has instrument codes);
+- one method per op, its exchange fields typed by a TypedDict with ``Required`` keys
+  for the fields the exchange always needs.
 """
 
 from __future__ import annotations
