@@ -243,6 +243,8 @@ def construction() -> None:
     )
     okx.WebsocketAPIClient(accounts=[ACCOUNT], preload_instruments=["SPOT"], market="ASIA")  # type: ignore[arg-type]
     # the lazily imported top-level names are the same classes
+    assert_type(okxkc.OkxWebsocketAPIClient(accounts=[ACCOUNT]), okx.WebsocketAPIClient)
+    assert_type(okxkc.KucoinAccount(api_key="k", api_secret="s", api_passphrase="p"), KucoinAccount)
     assert_type(okxkc.__version__, str)
 
 
