@@ -161,9 +161,17 @@ class OkxClientBase(FacadeBase):
         except ExchangeError as exc:
             # 51001: that instrument code is unknown to the exchange now; drop our
             # mapping so the next call refetches it. The request is not re-sent.
-            if exc.code == "51001" or any(getattr(i, "sCode", "") == "51001" for i in exc.items):
+            # Only the items the exchange refused with 51001: a batch's other items
+            # were accepted with their codes, which stay valid.
+            refused = [
+                item
+                for i, item in enumerate(meta.args)
+                if exc.code == "51001"
+                or (i < len(exc.items) and getattr(exc.items[i], "sCode", "") == "51001")
+            ]
+            if refused:
                 by_code = {c: i for i, c in self._codes.codes.items()}
-                for item in meta.args:
+                for item in refused:
                     inst = by_code.get(item.get("instIdCode", -1))
                     if inst is not None:
                         self._codes.forget(inst)

@@ -55,7 +55,9 @@ class InstrumentCodes:
         return self.codes.get(inst_id)
 
     def forget(self, inst_id: str) -> None:
+        """Drop a mapping the exchange refused (51001); the next lookup refetches at once."""
         self.codes.pop(inst_id, None)
+        self._fetched_at.pop(inst_type_of(inst_id), None)
 
     async def resolve(self, inst_id: str, field: str = "instId") -> int:
         code = self.codes.get(inst_id)
