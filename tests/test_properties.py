@@ -510,7 +510,8 @@ def batch_items(items: Any) -> list[Any]:
 # -- the property ------------------------------------------------------------------------
 def check_call(rig: Rig, exchange: str, kind: str, op: Operation, data: st.DataObject) -> None:
     client = rig.clients[kind]
-    names = method_params(client, op.method)
+    # The exchange's fields arrive as **params (typed by a TypedDict): they count too.
+    names = method_params(client, op.method) | (set() if op.batch else set(op.fields))
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = {}
     extra: Any = None
