@@ -40,12 +40,14 @@ if TYPE_CHECKING:
     from ..config import KucoinAccount
 
 __all__ = [
+    "AmendUtaOrderParams",
     "AsyncWebsocketAPIClient",
     "CancelFuturesOrderParams",
     "CancelMarginOrderParams",
     "CancelMultipleFuturesOrdersParams",
     "CancelSpotOrderParams",
     "CancelSyncSpotOrderParams",
+    "CancelUtaOrderParams",
     "FuturesMultiOrderItem",
     "KucoinOptions",
     "ModifySpotOrderParams",
@@ -54,6 +56,7 @@ __all__ = [
     "SubmitMarginOrderParams",
     "SubmitNewSpotOrderParams",
     "SubmitSyncSpotOrderParams",
+    "SubmitUtaOrderParams",
     "WebsocketAPIClient",
 ]
 
@@ -191,7 +194,7 @@ class SubmitFuturesOrderParams(TypedDict, total=False):
     """The exchange fields of ``submit_futures_order`` (KuCoin ``futures.order``)."""
 
     clientOid: Required[str]
-    side: Required[Literal['buy', 'sell']]
+    side: Literal['buy', 'sell']
     symbol: Required[str]
     leverage: int
     type: Literal['limit', 'market']
@@ -228,7 +231,7 @@ class FuturesMultiOrderItem(TypedDict, total=False):
     """One item of ``submit_multiple_futures_orders`` (KuCoin ``futures.multi_order``)."""
 
     clientOid: Required[str]
-    side: Required[Literal['buy', 'sell']]
+    side: Literal['buy', 'sell']
     symbol: Required[str]
     leverage: int
     type: Literal['limit', 'market']
@@ -258,6 +261,64 @@ class CancelMultipleFuturesOrdersParams(TypedDict, total=False):
 
     orderIdsList: Sequence[str]
     clientOidsList: Sequence[Mapping[str, Any]]
+
+
+class SubmitUtaOrderParams(TypedDict, total=False):
+    """The exchange fields of ``submit_uta_order`` (KuCoin ``uta.order``)."""
+
+    tradeType: Required[Literal['SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN']]
+    symbol: Required[str]
+    side: Required[Literal['BUY', 'SELL']]
+    orderType: Required[Literal['LIMIT', 'MARKET']]
+    size: Required[Num]
+    sizeUnit: Literal['BASECCY', 'QUOTECCY', 'UNIT']
+    clientOid: str
+    price: Num
+    timeInForce: Literal['GTC', 'IOC', 'FOK', 'GTT', 'RPI']
+    cancelAfter: int
+    postOnly: bool
+    reduceOnly: bool
+    stp: Literal['DC', 'CO', 'CN', 'CB']
+    tags: str
+    triggerPrice: Num
+    triggerDirection: Literal['UP', 'DOWN']
+    triggerPriceType: Literal['TP', 'IP', 'MP']
+    tpTriggerPrice: Num
+    slTriggerPrice: Num
+    tpTriggerPriceType: Literal['TP', 'IP', 'MP']
+    slTriggerPriceType: Literal['TP', 'IP', 'MP']
+    positionSide: Literal['BOTH', 'LONG', 'SHORT']
+    marginMode: Literal['ISOLATED', 'CROSS']
+    leverage: Num
+    autoBorrow: bool
+    autoRepay: bool
+    closeOrder: bool
+    brokerTag: str
+
+
+class AmendUtaOrderParams(TypedDict, total=False):
+    """The exchange fields of ``amend_uta_order`` (KuCoin ``uta.amend``)."""
+
+    symbol: Required[str]
+    orderId: str
+    clientOid: str
+    newPrice: Num
+    newSize: Num
+    sizeUnit: Literal['BASECCY', 'QUOTECCY', 'UNIT']
+    cxlOnFail: bool
+    tpTriggerPrice: Num
+    slTriggerPrice: Num
+    tpTriggerPriceType: Literal['TP', 'IP', 'MP']
+    slTriggerPriceType: Literal['TP', 'IP', 'MP']
+
+
+class CancelUtaOrderParams(TypedDict, total=False):
+    """The exchange fields of ``cancel_uta_order`` (KuCoin ``uta.cancel``)."""
+
+    tradeType: Required[Literal['SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN']]
+    symbol: str
+    orderId: str
+    clientOid: str
 
 
 _SUBMIT_NEW_SPOT_ORDER = operation('submit_new_spot_order')
@@ -581,37 +642,10 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
     def submit_uta_order(
         self,
         *,
-        tradeType: Literal['SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN'] | None = None,
-        symbol: str | None = None,
-        side: Literal['BUY', 'SELL'] | None = None,
-        orderType: Literal['LIMIT', 'MARKET'] | None = None,
-        size: Num | None = None,
-        sizeUnit: Literal['BASECCY', 'QUOTECCY', 'UNIT'] | None = None,
-        clientOid: str | None = None,
-        price: Num | None = None,
-        timeInForce: Literal['GTC', 'IOC', 'FOK', 'GTT', 'RPI'] | None = None,
-        cancelAfter: int | None = None,
-        postOnly: bool | None = None,
-        reduceOnly: bool | None = None,
-        stp: Literal['DC', 'CO', 'CN', 'CB'] | None = None,
-        tags: str | None = None,
-        triggerPrice: Num | None = None,
-        triggerDirection: Literal['UP', 'DOWN'] | None = None,
-        triggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
-        tpTriggerPrice: Num | None = None,
-        slTriggerPrice: Num | None = None,
-        tpTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
-        slTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
-        positionSide: Literal['BOTH', 'LONG', 'SHORT'] | None = None,
-        marginMode: Literal['ISOLATED', 'CROSS'] | None = None,
-        leverage: Num | None = None,
-        autoBorrow: bool | None = None,
-        autoRepay: bool | None = None,
-        closeOrder: bool | None = None,
-        brokerTag: str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         account: int | str | None = None,
         timeout: float | None = None,
+        **params: Unpack[SubmitUtaOrderParams],
     ) -> KucoinResponse[UtaOrderAck]:
         """Place one Unified Trading Account order (spot or futures, by tradeType).
 
@@ -623,55 +657,15 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         -1; triggerPrice > 0; tpTriggerPrice > 0; slTriggerPrice > 0; leverage > 0;
         brokerTag at most 50 characters.
         """
-        params = {
-            'tradeType': tradeType,
-            'symbol': symbol,
-            'side': side,
-            'orderType': orderType,
-            'size': size,
-            'sizeUnit': sizeUnit,
-            'clientOid': clientOid,
-            'price': price,
-            'timeInForce': timeInForce,
-            'cancelAfter': cancelAfter,
-            'postOnly': postOnly,
-            'reduceOnly': reduceOnly,
-            'stp': stp,
-            'tags': tags,
-            'triggerPrice': triggerPrice,
-            'triggerDirection': triggerDirection,
-            'triggerPriceType': triggerPriceType,
-            'tpTriggerPrice': tpTriggerPrice,
-            'slTriggerPrice': slTriggerPrice,
-            'tpTriggerPriceType': tpTriggerPriceType,
-            'slTriggerPriceType': slTriggerPriceType,
-            'positionSide': positionSide,
-            'marginMode': marginMode,
-            'leverage': leverage,
-            'autoBorrow': autoBorrow,
-            'autoRepay': autoRepay,
-            'closeOrder': closeOrder,
-            'brokerTag': brokerTag,
-        }
         return cast('KucoinResponse[UtaOrderAck]', self._call(_SUBMIT_UTA_ORDER, params, extra_params, account, timeout, None))
 
     def amend_uta_order(
         self,
         *,
-        symbol: str | None = None,
-        orderId: str | None = None,
-        clientOid: str | None = None,
-        newPrice: Num | None = None,
-        newSize: Num | None = None,
-        sizeUnit: Literal['BASECCY', 'QUOTECCY', 'UNIT'] | None = None,
-        cxlOnFail: bool | None = None,
-        tpTriggerPrice: Num | None = None,
-        slTriggerPrice: Num | None = None,
-        tpTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
-        slTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         account: int | str | None = None,
         timeout: float | None = None,
+        **params: Unpack[AmendUtaOrderParams],
     ) -> KucoinResponse[UtaAmendAck]:
         """Amend the price, size or attached TP/SL of one Unified Trading Account order.
 
@@ -682,31 +676,15 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Limits: clientOid at most 40 characters; newPrice > 0; newSize > 0;
         tpTriggerPrice > 0; slTriggerPrice > 0.
         """
-        params = {
-            'symbol': symbol,
-            'orderId': orderId,
-            'clientOid': clientOid,
-            'newPrice': newPrice,
-            'newSize': newSize,
-            'sizeUnit': sizeUnit,
-            'cxlOnFail': cxlOnFail,
-            'tpTriggerPrice': tpTriggerPrice,
-            'slTriggerPrice': slTriggerPrice,
-            'tpTriggerPriceType': tpTriggerPriceType,
-            'slTriggerPriceType': slTriggerPriceType,
-        }
         return cast('KucoinResponse[UtaAmendAck]', self._call(_AMEND_UTA_ORDER, params, extra_params, account, timeout, None))
 
     def cancel_uta_order(
         self,
         *,
-        tradeType: Literal['SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN'] | None = None,
-        symbol: str | None = None,
-        orderId: str | None = None,
-        clientOid: str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         account: int | str | None = None,
         timeout: float | None = None,
+        **params: Unpack[CancelUtaOrderParams],
     ) -> KucoinResponse[UtaCancelAck]:
         """Cancel one Unified Trading Account order by orderId or clientOid.
 
@@ -715,12 +693,6 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At least one of: orderId, clientOid.
         Limits: clientOid at most 40 characters.
         """
-        params = {
-            'tradeType': tradeType,
-            'symbol': symbol,
-            'orderId': orderId,
-            'clientOid': clientOid,
-        }
         return cast('KucoinResponse[UtaCancelAck]', self._call(_CANCEL_UTA_ORDER, params, extra_params, account, timeout, None))
 
 
@@ -1029,37 +1001,10 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
     async def submit_uta_order(
         self,
         *,
-        tradeType: Literal['SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN'] | None = None,
-        symbol: str | None = None,
-        side: Literal['BUY', 'SELL'] | None = None,
-        orderType: Literal['LIMIT', 'MARKET'] | None = None,
-        size: Num | None = None,
-        sizeUnit: Literal['BASECCY', 'QUOTECCY', 'UNIT'] | None = None,
-        clientOid: str | None = None,
-        price: Num | None = None,
-        timeInForce: Literal['GTC', 'IOC', 'FOK', 'GTT', 'RPI'] | None = None,
-        cancelAfter: int | None = None,
-        postOnly: bool | None = None,
-        reduceOnly: bool | None = None,
-        stp: Literal['DC', 'CO', 'CN', 'CB'] | None = None,
-        tags: str | None = None,
-        triggerPrice: Num | None = None,
-        triggerDirection: Literal['UP', 'DOWN'] | None = None,
-        triggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
-        tpTriggerPrice: Num | None = None,
-        slTriggerPrice: Num | None = None,
-        tpTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
-        slTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
-        positionSide: Literal['BOTH', 'LONG', 'SHORT'] | None = None,
-        marginMode: Literal['ISOLATED', 'CROSS'] | None = None,
-        leverage: Num | None = None,
-        autoBorrow: bool | None = None,
-        autoRepay: bool | None = None,
-        closeOrder: bool | None = None,
-        brokerTag: str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         account: int | str | None = None,
         timeout: float | None = None,
+        **params: Unpack[SubmitUtaOrderParams],
     ) -> KucoinResponse[UtaOrderAck]:
         """Place one Unified Trading Account order (spot or futures, by tradeType).
 
@@ -1071,55 +1016,15 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         -1; triggerPrice > 0; tpTriggerPrice > 0; slTriggerPrice > 0; leverage > 0;
         brokerTag at most 50 characters.
         """
-        params = {
-            'tradeType': tradeType,
-            'symbol': symbol,
-            'side': side,
-            'orderType': orderType,
-            'size': size,
-            'sizeUnit': sizeUnit,
-            'clientOid': clientOid,
-            'price': price,
-            'timeInForce': timeInForce,
-            'cancelAfter': cancelAfter,
-            'postOnly': postOnly,
-            'reduceOnly': reduceOnly,
-            'stp': stp,
-            'tags': tags,
-            'triggerPrice': triggerPrice,
-            'triggerDirection': triggerDirection,
-            'triggerPriceType': triggerPriceType,
-            'tpTriggerPrice': tpTriggerPrice,
-            'slTriggerPrice': slTriggerPrice,
-            'tpTriggerPriceType': tpTriggerPriceType,
-            'slTriggerPriceType': slTriggerPriceType,
-            'positionSide': positionSide,
-            'marginMode': marginMode,
-            'leverage': leverage,
-            'autoBorrow': autoBorrow,
-            'autoRepay': autoRepay,
-            'closeOrder': closeOrder,
-            'brokerTag': brokerTag,
-        }
         return cast('KucoinResponse[UtaOrderAck]', await self._acall(_SUBMIT_UTA_ORDER, params, extra_params, account, timeout, None))
 
     async def amend_uta_order(
         self,
         *,
-        symbol: str | None = None,
-        orderId: str | None = None,
-        clientOid: str | None = None,
-        newPrice: Num | None = None,
-        newSize: Num | None = None,
-        sizeUnit: Literal['BASECCY', 'QUOTECCY', 'UNIT'] | None = None,
-        cxlOnFail: bool | None = None,
-        tpTriggerPrice: Num | None = None,
-        slTriggerPrice: Num | None = None,
-        tpTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
-        slTriggerPriceType: Literal['TP', 'IP', 'MP'] | None = None,
         extra_params: Mapping[str, Any] | None = None,
         account: int | str | None = None,
         timeout: float | None = None,
+        **params: Unpack[AmendUtaOrderParams],
     ) -> KucoinResponse[UtaAmendAck]:
         """Amend the price, size or attached TP/SL of one Unified Trading Account order.
 
@@ -1130,31 +1035,15 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Limits: clientOid at most 40 characters; newPrice > 0; newSize > 0;
         tpTriggerPrice > 0; slTriggerPrice > 0.
         """
-        params = {
-            'symbol': symbol,
-            'orderId': orderId,
-            'clientOid': clientOid,
-            'newPrice': newPrice,
-            'newSize': newSize,
-            'sizeUnit': sizeUnit,
-            'cxlOnFail': cxlOnFail,
-            'tpTriggerPrice': tpTriggerPrice,
-            'slTriggerPrice': slTriggerPrice,
-            'tpTriggerPriceType': tpTriggerPriceType,
-            'slTriggerPriceType': slTriggerPriceType,
-        }
         return cast('KucoinResponse[UtaAmendAck]', await self._acall(_AMEND_UTA_ORDER, params, extra_params, account, timeout, None))
 
     async def cancel_uta_order(
         self,
         *,
-        tradeType: Literal['SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN'] | None = None,
-        symbol: str | None = None,
-        orderId: str | None = None,
-        clientOid: str | None = None,
         extra_params: Mapping[str, Any] | None = None,
         account: int | str | None = None,
         timeout: float | None = None,
+        **params: Unpack[CancelUtaOrderParams],
     ) -> KucoinResponse[UtaCancelAck]:
         """Cancel one Unified Trading Account order by orderId or clientOid.
 
@@ -1163,10 +1052,4 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         At least one of: orderId, clientOid.
         Limits: clientOid at most 40 characters.
         """
-        params = {
-            'tradeType': tradeType,
-            'symbol': symbol,
-            'orderId': orderId,
-            'clientOid': clientOid,
-        }
         return cast('KucoinResponse[UtaCancelAck]', await self._acall(_CANCEL_UTA_ORDER, params, extra_params, account, timeout, None))
