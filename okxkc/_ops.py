@@ -26,6 +26,9 @@ __all__ = [
     "Param",
     "check_extra_names",
     "decimal_text",
+    "int_bounds",
+    "rules_expression",
+    "use_checks",
     "validate_batch",
     "validate_item",
 ]
@@ -59,6 +62,9 @@ class Kind(str, Enum):
     def __str__(self) -> str:
         return self.value
 
+
+#: A generated check: true when the fields can be sent as they are (no full checks needed).
+FastCheck = Callable[[Mapping[str, Any]], bool]
 
 # (field, values, fields): see Operation.required_if / required_unless.
 Condition = tuple[str, tuple[Any, ...], tuple[str, ...]]
@@ -156,6 +162,8 @@ class Operation:
     _dec: Mapping[str, re.Pattern[str]] = attrs.field(init=False, repr=False, eq=False)
     _ints: Mapping[str, tuple[int, int]] = attrs.field(init=False, repr=False, eq=False)
     _rules_hold: Callable[[dict[str, Any]], bool] = attrs.field(init=False, repr=False, eq=False)
+    # The op's generated check (``okxkc/<exchange>/_checks.py``), set by use_checks.
+    fast_check: FastCheck | None = attrs.field(init=False, default=None, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         params = self.params
@@ -168,7 +176,7 @@ class Operation:
                 for p in params
                 if p.kind is Kind.DEC and p.min is None and p.max is None and not p.integral
             },
-            "_ints": {p.name: _int_bounds(p) for p in params if p.kind is Kind.INT},
+            "_ints": {p.name: int_bounds(p) for p in params if p.kind is Kind.INT},
         }
         for key, value in derived.items():
             object.__setattr__(self, key, value)
@@ -204,6 +212,12 @@ class Operation:
         return notes
 
 
+def use_checks(ops: Sequence[Operation], checks: Mapping[str, FastCheck]) -> None:
+    """Give each op its generated check (by method name); ``validate_item`` tries it first."""
+    for op in ops:
+        object.__setattr__(op, "fast_check", checks.get(op.method))
+
+
 def _names(fields: Sequence[str]) -> str:
     return fields[0] if len(fields) == 1 else f"one of {', '.join(fields)}"
 
@@ -213,7 +227,8 @@ def _values(values: Sequence[Any]) -> str:
     return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
 
 
-def _int_bounds(p: Param) -> tuple[int, int]:
+def int_bounds(p: Param) -> tuple[int, int]:
+    """The inclusive range of an ``int`` field's accepted values."""
     low, high = _INT_MIN, _INT_MAX
     if p.positive:
         low = 1
@@ -224,37 +239,55 @@ def _int_bounds(p: Param) -> tuple[int, int]:
     return low, high
 
 
-def _compile_rules(op: Operation) -> Callable[[dict[str, Any]], bool]:
-    """One expression that is true when every presence rule of ``op`` holds.
+def _literal(value: Any) -> str:
+    """``value`` as Python source (the rules hold only such constants)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return repr(value)
+    if isinstance(value, tuple):
+        for v in value:
+            _literal(v)
+        return repr(value)
+    raise ValueError(f"a rule value must be a str, bool, int or None, got {value!r}")
 
-    ``validate_item`` checks it first and walks the rules one by one (to name the
-    field) only when it is false. Built from the operation table's field names, never
-    from user input.
+
+def rules_expression(op: Operation) -> str:
+    """One Python expression over ``out`` (the checked fields) that is true when every
+    presence rule of ``op`` holds.
+
+    ``validate_item`` compiles it and checks it first, walking the rules one by one (to
+    name the field) only when it is false; ``tools/generate.py`` writes the same
+    expression into each operation's generated check. Built from the operation table's
+    field names and constants, never from user input.
     """
     conds = [f"{name!r} in out" for name in (p.name for p in op.params if p.required)]
     conds += ["(" + " or ".join(f"{g!r} in out" for g in group) + ")" for group in op.one_of]
     conds += [
         "(" + " + ".join(f"({g!r} in out)" for g in group) + ") <= 1" for group in op.exclusive
     ]
-    namespace: dict[str, Any] = {}
     # The needed fields first: they are usually there, and that ends the test.
-    for i, (key, values, needed) in enumerate(op.required_if):
+    for key, values, needed in op.required_if:
         need = " or ".join(f"{n!r} in out" for n in needed)
         if not values:
             conds.append(f"({need} or {key!r} not in out)")
         elif op.default_of(key) is None:
-            namespace[f"_if{i}"] = tuple(values)
-            conds.append(f"({need} or {key!r} not in out or out[{key!r}] not in _if{i})")
+            conds.append(
+                f"({need} or {key!r} not in out or out[{key!r}] not in {_literal(tuple(values))})"
+            )
         else:
-            namespace[f"_if{i}"] = tuple(values)
-            namespace[f"_if_default{i}"] = op.default_of(key)
-            conds.append(f"({need} or out.get({key!r}, _if_default{i}) not in _if{i})")
-    for i, (key, values, needed) in enumerate(op.required_unless):
+            default = _literal(op.default_of(key))
+            conds.append(
+                f"({need} or out.get({key!r}, {default}) not in {_literal(tuple(values))})"
+            )
+    for key, values, needed in op.required_unless:
         need = " or ".join(f"{n!r} in out" for n in needed)
-        namespace[f"_unless{i}"] = tuple(values)
-        namespace[f"_unless_default{i}"] = op.default_of(key)
-        conds.append(f"({need} or out.get({key!r}, _unless_default{i}) in _unless{i})")
-    source = "def rules_hold(out):\n    return " + (" and ".join(conds) or "True") + "\n"
+        default = _literal(op.default_of(key))
+        conds.append(f"({need} or out.get({key!r}, {default}) in {_literal(tuple(values))})")
+    return " and ".join(conds) or "True"
+
+
+def _compile_rules(op: Operation) -> Callable[[dict[str, Any]], bool]:
+    source = f"def rules_hold(out):\n    return {rules_expression(op)}\n"
+    namespace: dict[str, Any] = {}
     exec(compile(source, f"<okxkc rules of {op.op}>", "exec"), namespace)
     return namespace["rules_hold"]  # type: ignore[no-any-return]
 
@@ -480,6 +513,11 @@ def validate_item(
     ``extra`` (``extra_params``) adds fields the table does not list, passed on as
     JSON; a listed field given there is checked like an argument.
     """
+    fast = op.fast_check
+    if fast is not None and extra is None and fast(params):
+        # The generated straight-line check: the whole job when every value is already
+        # in its sent form; otherwise the walk below does every check.
+        return dict(params)
     fields = op.fields
     choices_of = op._choices.get
     decimal_form = op._dec.get

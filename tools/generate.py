@@ -31,6 +31,9 @@ import attrs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from checkgen import render_checks  # noqa: E402
 
 from okxkc import config as config_module  # noqa: E402
 from okxkc._facade import CONTROL_KEYWORDS  # noqa: E402
@@ -54,6 +57,10 @@ class Exchange:
     @property
     def target(self) -> Path:
         return ROOT / "okxkc" / self.name / "client.py"
+
+    @property
+    def checks_target(self) -> Path:
+        return ROOT / "okxkc" / self.name / "_checks.py"
 
     @property
     def options(self) -> str:
@@ -454,20 +461,25 @@ def main() -> int:
         if args.only and ex.name != args.only:
             continue
         try:
-            text = render(ex)
+            outputs = {
+                ex.target: render(ex),
+                ex.checks_target: render_checks(ex.name, ex.title, load_table(ex)),
+            }
         except ModuleNotFoundError:
-            if args.check and ex.target.exists():
-                print(f"{ex.target.relative_to(ROOT)}: orphan (its operation table is gone)")
-                stale.append(ex.target)
+            for target in (ex.target, ex.checks_target):
+                if args.check and target.exists():
+                    print(f"{target.relative_to(ROOT)}: orphan (its operation table is gone)")
+                    stale.append(target)
             continue
-        current = ex.target.read_text() if ex.target.exists() else None
-        if current != text:
-            stale.append(ex.target)
-            if args.check:
-                print(f"{ex.target.relative_to(ROOT)}: stale; run python tools/generate.py")
-            else:
-                ex.target.write_text(text)
-                print(f"wrote {ex.target.relative_to(ROOT)}")
+        for target, text in outputs.items():
+            current = target.read_text() if target.exists() else None
+            if current != text:
+                stale.append(target)
+                if args.check:
+                    print(f"{target.relative_to(ROOT)}: stale; run python tools/generate.py")
+                else:
+                    target.write_text(text)
+                    print(f"wrote {target.relative_to(ROOT)}")
     if args.check and stale:
         return 1
     if args.check:

@@ -8,9 +8,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._facade import FacadeBase
-from .._ops import Operation
+from .._ops import Operation, use_checks
 from ..config import KucoinConfig, build_config
 from ..errors import ExchangeError, ValidationError
+from ._checks import CHECKS
 from .adapter import RAW_RESULT, KucoinAdapter, ResultSpec, result_spec
 from .operations import FUTURES, OPERATIONS, SPOT
 
@@ -23,6 +24,7 @@ _SPECS: dict[str, ResultSpec] = {
     op.method: result_spec(op.op, op.result, op.batch or op.result_is_list) for op in OPERATIONS
 }
 _BY_METHOD = {op.method: op for op in OPERATIONS}
+use_checks(OPERATIONS, CHECKS)
 #: The ws keys of the operation table, in order (``spot``, ``futures``, ...).
 _OP_KEYS = tuple(dict.fromkeys(op.ws_key for op in OPERATIONS))
 # The Node SDK's WS API keys, and its other sockets (streams, not the trading API).

@@ -12,9 +12,10 @@ from typing import Any
 
 from .._engine.core import RequestMeta
 from .._facade import FacadeBase
-from .._ops import Operation
+from .._ops import Operation, use_checks
 from ..config import INST_TYPES, OkxConfig, build_config
 from ..errors import ExchangeError, RequestTimeoutError, ValidationError
+from ._checks import CHECKS
 from .adapter import RAW_RESULT, OkxAdapter, ResultSpec, result_spec
 from .instruments import InstrumentCodes
 from .operations import BUSINESS, OPERATIONS, PRIVATE
@@ -25,6 +26,7 @@ _SPECS: dict[str, ResultSpec] = {
     op.method: result_spec(op.op, op.result, op.batch) for op in OPERATIONS
 }
 _BY_METHOD = {op.method: op for op in OPERATIONS}
+use_checks(OPERATIONS, CHECKS)
 
 # The Node SDK's ws keys: {prod|prodDemo|eeaLive|eeaDemo|usLive|usDemo}{Public|Private|Business}.
 _NODE_ENV = {
