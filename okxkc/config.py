@@ -114,6 +114,17 @@ class CommonOptions:
     time_sync: bool = False
     #: Logger for lifecycle events (default ``logging.getLogger("okxkc")``).
     logger: logging.Logger | None = None
+    #: When a place / amend / cancel loses its reply (socket lost, or no reply by the
+    #: deadline after sending), look the order up over the exchange's signed REST API and
+    #: end the call with the result, ``NotExecutedError`` or (if nothing is provable) the
+    #: original error with ``.lookup``. Also puts a default expiry on OKX place/amend and
+    #: KuCoin spot places (the call's deadline, on the exchange's clock).
+    resolve_unknown: bool = True
+    #: Seconds after a lost reply from which an order still live counts as "cancel not
+    #: executed"; places / amends without an expiry are looked up until then.
+    settle_time: float = attrs.field(default=3.0, validator=_positive)
+    #: How far past its timeout a call may run to finish its lookups (seconds).
+    resolve_grace: float = attrs.field(default=5.0, validator=_positive)
 
 
 def _exp_time(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
@@ -176,6 +187,7 @@ _CAMEL = {
     "baseWsUrl": ("base_ws_url", 1),
     "baseRestUrl": ("base_rest_url", 1),
     "enableNs": ("enable_ns", 1),
+    "resolveUnknown": ("resolve_unknown", 1),
 }
 
 _converter = cattrs.Converter(forbid_extra_keys=True)

@@ -8,11 +8,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._engine.outcome import Resolver
 from .._facade import FacadeBase
 from .._ops import Operation
 from ..config import KucoinAccount, KucoinConfig, build_config
 from ..errors import ExchangeError, ValidationError
 from .adapter import RAW_RESULT, KucoinAdapter, ResultSpec, result_spec
+from .lookup import FUTURES_REST, KucoinLookups
 from .operations import FUTURES, OPERATIONS, SPOT
 
 __all__ = ["UNIFIED", "KucoinClientBase"]
@@ -52,6 +54,9 @@ class KucoinClientBase(FacadeBase):
         base_rest_url: str | None = None,
         time_sync: bool | None = None,
         logger: logging.Logger | None = None,
+        resolve_unknown: bool | None = None,
+        settle_time: float | None = None,
+        resolve_grace: float | None = None,
     ) -> None:
         """Create a client; nothing connects until the first call or ``connect_ws_api()``.
 
@@ -60,6 +65,8 @@ class KucoinClientBase(FacadeBase):
         call takes ``account=``). Spot and margin ops use the ``spot`` socket, futures
         ops the ``futures`` socket; ``single_socket=True`` puts all on one.
         ``base_ws_url``: point at another server (the simulator).
+        ``resolve_unknown`` (default on): settle a lost reply by REST lookup (see README,
+        "When things go wrong"); ``settle_time`` / ``resolve_grace`` tune it.
         """
         opts = dict(options or {})
         single = {
@@ -103,6 +110,9 @@ class KucoinClientBase(FacadeBase):
                 base_rest_url=base_rest_url,
                 time_sync=time_sync,
                 logger=logger,
+                resolve_unknown=resolve_unknown,
+                settle_time=settle_time,
+                resolve_grace=resolve_grace,
             ),
         )
         self._ws_keys = (UNIFIED,) if config.single_socket else (SPOT, FUTURES)
@@ -110,6 +120,15 @@ class KucoinClientBase(FacadeBase):
         super().__init__(config, adapter, config.accounts)
         self._kc = config
         self._kc_adapter = adapter
+        # One base_rest_url serves both hosts' paths (as the simulator does).
+        futures_rest = config.base_rest_url or FUTURES_REST
+        self._outcome = Resolver(
+            self._core,
+            KucoinLookups(adapter.rest_base, futures_rest, adapter.clock),
+            enabled=config.resolve_unknown,
+            settle=config.settle_time,
+            grace=config.resolve_grace,
+        )
         if config.time_sync:
             self._core.before_connect = self._sync_time
 
