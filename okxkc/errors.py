@@ -296,6 +296,9 @@ class NotExecutedError(_Lost):
         self.lookup = lookup
         super().__init__(message)
 
+    def __str__(self) -> str:
+        return Exception.__str__(self)  # the message already says what the lookup proved
+
 
 class ClientClosedError(OkxkcError):
     """The client was closed; requests in flight at that moment have an unknown outcome."""

@@ -48,7 +48,9 @@ _SUCCESS = "200000"
 #: The API key version okxkc signs for (the passphrase is signed, as for v2 and v3 keys).
 KEY_VERSION = "2"
 # Refused key / signature / passphrase / timestamp / IP: looking again cannot help.
-_REFUSED = frozenset({"400001", "400002", "400003", "400004", "400005", "400006", "400007"})
+_REFUSED = frozenset(
+    {"400001", "400002", "400003", "400004", "400005", "400006", "400007", "400008", "400009"}
+)
 
 # op -> (market, what it does, result type, args is a batch)
 _OPS: dict[str, tuple[str, str, type[Any], bool]] = {

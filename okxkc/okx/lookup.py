@@ -42,7 +42,8 @@ NOT_FOUND = "51603"
 # Codes of a refused REST signature / key / passphrase / timestamp / environment:
 # looking again cannot help.
 _REFUSED = frozenset(
-    {"50100", "50101", "50102", "50103", "50104", "50105", "50111", "50112", "50113", "50114"}
+    {"50100", "50101", "50102", "50103", "50104", "50105", "50106", "50107"}
+    | {"50111", "50112", "50113", "50114", "50119"}
 )
 
 # op -> (what it does to an order, spread op?, result item type)
