@@ -16,6 +16,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -214,13 +216,19 @@ def test_sim_both_prints_one_listening_line_each_and_the_test_credentials() -> N
     assert sum("base_ws_url=" in line for line in lines) == 2
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_sim_okx_tls_prints_the_ca_file_and_sprd_times_reach_spread_replies() -> None:
-    child = Child("sim", "okx", "--tls", "--sprd-times")
+def read_until_ready(child: Child) -> list[str]:
     lines: list[str] = []
+    while not lines or not lines[-1].startswith("Ctrl-C"):
+        lines.append(child.read_line())
+    return lines
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sim_okx_tls_prints_the_ca_file_clients_trust() -> None:
+    pytest.importorskip("trustme")
+    child = Child("sim", "okx", "--tls")
     try:
-        while not lines or not lines[-1].startswith("Ctrl-C"):
-            lines.append(child.read_line())
+        lines = read_until_ready(child)
         listening = next(line for line in lines if " simulator listening on " in line)
         url = listening.split(" on ", 1)[1].strip()
         assert url.startswith("https://127.0.0.1:")
@@ -228,15 +236,36 @@ def test_sim_okx_tls_prints_the_ca_file_and_sprd_times_reach_spread_replies() ->
         ca_line = next(line for line in lines if "certificate authority" in line)
         ca_file = ca_line.rsplit(": ", 1)[1].strip()
         assert ca_file.endswith(".pem") and os.path.exists(ca_file)
-        reply = asyncio.run(_tls_sprd_mass_cancel(url.replace("https", "wss"), ca_file))
-        assert reply["code"] == "0" and "inTime" in reply and "outTime" in reply
+        trusted = ssl.create_default_context(cafile=ca_file)
+        with urllib.request.urlopen(url + "/api/v5/public/time", context=trusted) as r:
+            assert json.load(r)["code"] == "0"
+        with pytest.raises(urllib.error.URLError) as refused:
+            urllib.request.urlopen(
+                url + "/api/v5/public/time", context=ssl.create_default_context()
+            )
+        assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value)
     finally:
         code, err = child.stop()
     assert code == 0, err
     assert not os.path.exists(ca_file)  # the throwaway CA goes with the simulator
 
 
-async def _tls_sprd_mass_cancel(ws_base: str, ca_file: str) -> dict[str, Any]:
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sim_okx_sprd_times_reach_spread_and_mass_cancel_replies() -> None:
+    child = Child("sim", "okx", "--sprd-times")
+    try:
+        lines = read_until_ready(child)
+        listening = next(line for line in lines if " simulator listening on " in line)
+        ws_base = listening.split(" on ", 1)[1].strip().replace("http://", "ws://")
+        reply = asyncio.run(_sprd_mass_cancel(ws_base))
+        assert reply["code"] == "0" and reply["data"] == [{"result": True}]
+        assert int(reply["outTime"]) >= int(reply["inTime"]) > 0
+    finally:
+        code, err = child.stop()
+    assert code == 0, err
+
+
+async def _sprd_mass_cancel(ws_base: str) -> dict[str, Any]:
     import aiohttp
 
     ts = str(int(time.time()))
@@ -247,10 +276,9 @@ async def _tls_sprd_mass_cancel(ws_base: str, ca_file: str) -> dict[str, Any]:
         "timestamp": ts,
         "sign": base64.b64encode(mac.digest()).decode(),
     }
-    ctx = ssl.create_default_context(cafile=ca_file)
     async with (
         aiohttp.ClientSession() as session,
-        session.ws_connect(ws_base + "/ws/v5/business", ssl=ctx) as ws,
+        session.ws_connect(ws_base + "/ws/v5/business") as ws,
     ):
         await ws.send_json({"op": "login", "args": [login]})
         assert (await ws.receive_json(timeout=5))["code"] == "0"

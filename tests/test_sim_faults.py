@@ -27,9 +27,10 @@ def test_rules_are_consumed_in_order_per_op() -> None:
 
 def test_queued_execution_only_where_the_simulator_models_it() -> None:
     assert OkxSimulator().faults.supports_queued_execution
-    kucoin = KucoinSimulator()
+    assert KucoinSimulator().faults.supports_queued_execution
     with pytest.raises(NotImplementedError):
-        kucoin.faults.drop_then_execute("spot.order")
+        Faults().drop_then_execute("spot.order")
+    kucoin = KucoinSimulator()
     kucoin.faults.drop_after_execution("spot.order")  # shared: apply, then cut
     assert kucoin.faults.decide("spot.order").process
 

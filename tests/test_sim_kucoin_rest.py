@@ -3,6 +3,7 @@ signs on its own: the same order book the sockets trade on, found by client id o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -305,3 +306,54 @@ async def test_rest_outage_and_delay(sim: KucoinSimulator, http: aiohttp.ClientS
     started = time.monotonic()
     assert (await rest(http, sim, path))[1]["code"] == "100001"
     assert time.monotonic() - started >= 0.25
+
+
+async def test_drop_then_execute_applies_the_queued_request_later(
+    sim: KucoinSimulator, http: aiohttp.ClientSession
+) -> None:
+    ws, _ = await login(http, sim)
+    sim.faults.drop_then_execute("spot.order", after=0.3)
+    await ws.send_str(json.dumps({"id": "1", "op": "spot.order", "args": limit(clientOid="q1")}))
+    msg = await ws.receive(timeout=3)
+    assert msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR), msg
+    path = f"{SPOT}/client-order/q1?symbol=BTC-USDT"
+    assert (await rest(http, sim, path))[1]["code"] == "400100"  # not yet
+    await asyncio.sleep(0.5)
+    _, body = await rest(http, sim, path)
+    assert (body["code"], body["data"]["active"]) == ("200000", True)
+    # With an allowMaxTimeWindow that passes while it waits, it never takes effect.
+    ws, _ = await login(http, sim)
+    sim.faults.drop_then_execute("spot.order", after=0.3)
+    late = limit(clientOid="q2", allowMaxTimeWindow=100, clientTimestamp=sim.now_ms())
+    await ws.send_str(json.dumps({"id": "2", "op": "spot.order", "args": late}))
+    await ws.receive(timeout=3)
+    await asyncio.sleep(0.5)
+    assert (await rest(http, sim, f"{SPOT}/client-order/q2?symbol=BTC-USDT"))[1]["code"] == (
+        "400100"
+    )
+    assert sim.faults.injected["drop_queued"] == 2
+
+
+async def test_fail_rest_next(sim: KucoinSimulator, http: aiohttp.ClientSession) -> None:
+    sim.faults.fail_rest_next(2, status=502)
+    path = f"{FUTURES}/byClientOid?clientOid=x"
+    for _ in range(2):
+        async with http.get(sim.url + path) as resp:
+            assert resp.status == 502
+    assert (await rest(http, sim, path))[1]["code"] == "100001"
+
+
+async def test_tls_listener_serves_wss_and_https() -> None:
+    pytest.importorskip("trustme")
+    async with KucoinSimulator(tls=True) as sim:
+        assert sim.private_url.startswith("wss://") and sim.url.startswith("https://")
+        connector = aiohttp.TCPConnector(ssl=sim.client_ssl_context())
+        async with aiohttp.ClientSession(connector=connector) as https:
+            ws, _ = await login(https, sim)
+            assert (await call(ws, "spot.order", limit(clientOid="tls1")))["code"] == "200000"
+            await ws.close()
+            _, body = await rest(https, sim, f"{SPOT}/client-order/tls1?symbol=BTC-USDT")
+            assert body["data"]["clientOid"] == "tls1"
+        async with aiohttp.ClientSession() as untrusting:
+            with pytest.raises(aiohttp.ClientConnectorCertificateError):
+                await untrusting.ws_connect(sim.private_url)

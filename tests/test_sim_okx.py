@@ -1288,12 +1288,13 @@ async def test_drop_then_execute_applies_the_queued_request_later(
     session: aiohttp.ClientSession, sim: OkxSimulator
 ) -> None:
     c = await connect(session, sim.private_url)
-    sim.faults.drop_then_execute("order", after=0.3)
+    sim.faults.drop_then_execute("order", after=1.0)
     await c.send_op("order", [limit(sim, clOrdId="queued1")])
     await c.expect_close()
     path = "/api/v5/trade/order?instId=BTC-USDT&clOrdId=queued1"
     assert (await rest_get(session, sim, path))[1]["code"] == "51603"  # not yet
-    await asyncio.sleep(0.5)
+    # The simulator runs on this loop: its timer (set before the cut) fires before ours.
+    await asyncio.sleep(1.1)
     _, body = await rest_get(session, sim, path)
     assert (body["code"], body["data"][0]["state"]) == ("0", "live")
     # With an expTime that passes while it waits, the request never takes effect.
@@ -1328,6 +1329,7 @@ async def test_tls_listener_serves_wss_and_https_with_its_own_ca(
         path = "/api/v5/trade/order?instId=BTC-USDT&clOrdId=tls1"
         async with session.get(sim.url + path, headers=rest_headers(path), ssl=ctx) as r:
             assert (r.status, (await r.json())["data"][0]["state"]) == (200, "live")
+        await c.ws.close()  # closed here, not by the garbage collector in a later test
         # A client that does not trust the throwaway CA is refused.
         with pytest.raises(aiohttp.ClientConnectorCertificateError):
             await session.ws_connect(sim.private_url)

@@ -82,6 +82,7 @@ class KucoinSimulator(KucoinRest, KucoinSessions):
         port: int = 0,
         clock_offset_ms: int = 0,
         record: bool = True,
+        tls: bool = False,
         symbols: Mapping[str, Iterable[str]] | None = None,
         partners: Mapping[str, str] | None = None,
         timestamp_window_ms: int = 5000,
@@ -105,7 +106,9 @@ class KucoinSimulator(KucoinRest, KucoinSessions):
         uta_amend_replaces: bool = False,
         uta_trade_types: Iterable[str] = DEFAULT_TRADE_TYPES,
     ) -> None:
-        super().__init__(host=host, port=port, clock_offset_ms=clock_offset_ms, record=record)
+        super().__init__(
+            host=host, port=port, clock_offset_ms=clock_offset_ms, record=record, tls=tls
+        )
         creds = [DEFAULT_CREDENTIAL] if credentials is None else list(credentials)
         self.book = Book(
             creds, keep_closed_orders, DEFAULT_SYMBOLS if symbols is None else symbols, self.now_ms
@@ -151,6 +154,8 @@ class KucoinSimulator(KucoinRest, KucoinSessions):
         # available, and each REST answer waits ``rest_delay`` seconds first.
         self.rest_available = True
         self.rest_delay = 0.0
+        # faults.drop_then_execute: a request queued when the socket died runs later.
+        self.faults.supports_queued_execution = True
         self._conns = {}
 
     # -- public surface -----------------------------------------------------------------

@@ -63,6 +63,9 @@ class KucoinRest(SimulatedExchange):
         self.stats["rest_requests"] += 1
         if self.rest_delay > 0:
             await asyncio.sleep(self.rest_delay)
+        status = self.faults.take_rest_failure()
+        if status is not None:
+            return web.Response(status=status, text="Service Unavailable")
         if not self.rest_available:
             return web.json_response({"code": "500000", "msg": MSG_REST_UNAVAILABLE}, status=503)
         acct, code = check_rest(

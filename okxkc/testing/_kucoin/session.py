@@ -247,8 +247,15 @@ class KucoinSessions(SimulatedExchange):
             await self._send(ws, encode(reply))
             return True
         if decision.drop:
+            args = obj.get("args")
             if decision.process:
-                self._process(conn.acct, rid, op, obj.get("args"), handler, in_t)
+                self._process(conn.acct, rid, op, args, handler, in_t)
+            elif decision.execute_after is not None:
+                # Still queued at the exchange when the socket died: applied later, with
+                # the clock of that moment (an allowMaxTimeWindow may have passed).
+                asyncio.get_running_loop().call_later(
+                    decision.execute_after, self._process, conn.acct, rid, op, args, handler, in_t
+                )
             _abort(ws)
             return False
         reply = self._process(conn.acct, rid, op, obj.get("args"), handler, in_t)

@@ -1,10 +1,11 @@
 """What the OKX simulator's parts share: its settings and order-book state (declared here,
-set by :class:`~okxkc.testing.okx.OkxSimulator`), and one socket's session."""
+set by :class:`~okxkc.testing.okx.OkxSimulator`), one socket's session, one op's spec."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -13,9 +14,8 @@ from okxkc.testing._server import RollingLimiter, SimulatedExchange
 
 from ._book import _Account, _Inst
 
-if TYPE_CHECKING:  # both build on _OkxState
+if TYPE_CHECKING:  # it builds on _OkxState
     from ._auth import OkxCredential
-    from ._trading import _OpSpec
 
 
 class _Conn:
@@ -30,6 +30,38 @@ class _Conn:
         self.last_rx = now
         self.idle: asyncio.TimerHandle | None = None
         self.notice: asyncio.TimerHandle | None = None
+
+
+_ItemRun = Callable[[str, _Account, dict[str, Any], int, "set[str] | None"], dict[str, Any]]
+_WholeRun = Callable[[str, _Account, dict[str, Any], int], None]
+_Fail = Callable[[dict[str, Any], int, str, str], dict[str, Any]]
+
+
+class _OpSpec:
+    __slots__ = ("exp", "fail", "kind", "limiter", "per_inst", "run", "single", "times", "whole")
+
+    def __init__(
+        self,
+        kind: str,
+        single: bool,
+        limiter: RollingLimiter,
+        *,
+        per_inst: bool = False,
+        times: bool = True,
+        exp: bool = False,
+        run: _ItemRun | None = None,
+        fail: _Fail | None = None,
+        whole: _WholeRun | None = None,
+    ) -> None:
+        self.kind = kind
+        self.single = single
+        self.limiter = limiter
+        self.per_inst = per_inst
+        self.times = times
+        self.exp = exp
+        self.run = run
+        self.fail = fail
+        self.whole = whole
 
 
 class _OkxState(SimulatedExchange):

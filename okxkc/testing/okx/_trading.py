@@ -24,7 +24,7 @@ from ._checks import (
     _Reject,
     _size,
 )
-from ._state import _OkxState
+from ._state import _OkxState, _OpSpec
 from ._wire import (
     _CANON,
     _IMMEDIATE,
@@ -51,37 +51,6 @@ from ._wire import (
     _reply,
     _top,
 )
-
-_ItemRun = Callable[[str, _Account, dict[str, Any], int, "set[str] | None"], dict[str, Any]]
-_WholeRun = Callable[[str, _Account, dict[str, Any], int], None]
-_Fail = Callable[[dict[str, Any], int, str, str], dict[str, Any]]
-
-
-class _OpSpec:
-    __slots__ = ("exp", "fail", "kind", "limiter", "per_inst", "run", "single", "times", "whole")
-
-    def __init__(
-        self,
-        kind: str,
-        single: bool,
-        limiter: RollingLimiter,
-        *,
-        per_inst: bool = False,
-        times: bool = True,
-        exp: bool = False,
-        run: _ItemRun | None = None,
-        fail: _Fail | None = None,
-        whole: _WholeRun | None = None,
-    ) -> None:
-        self.kind = kind
-        self.single = single
-        self.limiter = limiter
-        self.per_inst = per_inst
-        self.times = times
-        self.exp = exp
-        self.run = run
-        self.fail = fail
-        self.whole = whole
 
 
 class _TradingMixin(_OkxState):
