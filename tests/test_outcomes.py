@@ -492,17 +492,17 @@ async def test_expiry_proof_uses_the_exchange_clock(facade_kind: str) -> None:
         sim.stop_thread()
 
 
-async def test_request_queued_after_the_drop_is_found_not_refuted(facade_kind: str) -> None:
-    # OKX simulator: the socket is cut, the request runs 0.2 s later (queued at the
-    # exchange). A lookup right after the drop sees nothing: that proves nothing until the
-    # expiry; the call ends with the order found.
-    sim = _sim("okx")
-    v = Venue("okx", facade_kind, sim)
-    try:
-        await v.place("q0")
-        sim.faults.drop_then_execute(op="order", after=0.2)
-        res = await v.place("q1")
-        assert res.resolved_by == "lookup" and v.copies("q1") == 1
-    finally:
-        await v.close()
-        sim.stop_thread()
+async def test_request_queued_after_the_drop_is_found_not_refuted(venue: Venue) -> None:
+    # The socket is cut and the request runs 0.2 s later, as one still queued at the
+    # exchange. A lookup right after the drop sees nothing: that proves nothing until
+    # the expiry; the call ends with the order found, placed once.
+    await venue.place("q0")
+    venue.sim.faults.drop_then_execute(op=venue.place_op, after=0.2)
+    res = await venue.place("q1")
+    assert res.resolved_by == "lookup" and venue.copies("q1") == 1
+    # queued past its expiry, the exchange refuses it: proven not executed
+    venue.sim.faults.drop_then_execute(op=venue.place_op, after=TIMEOUT + 0.3)
+    _, exc = await timed(venue.place("q2"))
+    assert isinstance(exc, NotExecutedError), exc
+    await asyncio.sleep(0.4)  # the queued request has run (and been refused) by now
+    assert venue.copies("q2") == 0
