@@ -172,13 +172,16 @@ from okxkc.okx import AsyncWebsocketAPIClient, OkxResponse, OrderAck, WebsocketA
 
 
 def blocking(client: WebsocketAPIClient) -> None:
-    assert_type(client.submit_new_order(instId="BTC-USDT"), OkxResponse[OrderAck])
-    client.submit_new_order(instid="BTC-USDT")  # type: ignore[call-arg]
+    placed = client.submit_new_order(instId="X", tdMode="cash", side="buy", ordType="market", sz=1)
+    assert_type(placed, OkxResponse[OrderAck])
+    client.submit_new_order(instid="X", tdMode="cash", side="buy", ordType="market", sz=1)  # type: ignore[call-arg]
+    client.submit_new_order(instId="X", side="buy", ordType="market", sz=1)  # type: ignore[call-arg]
 
 
 async def awaitable(client: AsyncWebsocketAPIClient) -> None:
     call = assert_type(
-        client.submit_new_order(instId="BTC-USDT"), Coroutine[Any, Any, OkxResponse[OrderAck]]
+        client.submit_new_order(instId="X", tdMode="cash", side="buy", ordType="market", sz=1),
+        Coroutine[Any, Any, OkxResponse[OrderAck]],
     )
     await call
 """
