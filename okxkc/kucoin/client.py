@@ -78,6 +78,9 @@ class KucoinOptions(TypedDict, total=False):
     base_rest_url: str | None
     time_sync: bool | None
     logger: logging.Logger | None
+    resolve_unknown: bool | None
+    settle_time: float | None
+    resolve_grace: float | None
     accounts: Sequence[KucoinAccount | Mapping[str, Any]] | None
     enable_ns: bool | None
     single_socket: bool | None
@@ -361,6 +364,9 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         - ``base_rest_url``: REST base for helpers: ``http://127.0.0.1:PORT``
         - ``time_sync``: use the exchange's clock for login timestamps
         - ``logger``: logger for lifecycle events (default ``logging.getLogger("okxkc")``)
+        - ``resolve_unknown``: settle a lost reply by REST order lookup (see README, When things go wrong)
+        - ``settle_time``: after a lost reply, when a still-live order means the cancel did not apply
+        - ``resolve_grace``: how far past its timeout a lookup may run
         - ``accounts``: ``[{"apiKey", "apiSecret", "apiPassphrase"}, ...]`` (or ``api_key`` ... for one)
         - ``enable_ns``: ask for nanosecond ``inTime`` / ``outTime``
         - ``single_socket``: route every op over one socket instead of ``spot`` + ``futures``
@@ -720,6 +726,9 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         - ``base_rest_url``: REST base for helpers: ``http://127.0.0.1:PORT``
         - ``time_sync``: use the exchange's clock for login timestamps
         - ``logger``: logger for lifecycle events (default ``logging.getLogger("okxkc")``)
+        - ``resolve_unknown``: settle a lost reply by REST order lookup (see README, When things go wrong)
+        - ``settle_time``: after a lost reply, when a still-live order means the cancel did not apply
+        - ``resolve_grace``: how far past its timeout a lookup may run
         - ``accounts``: ``[{"apiKey", "apiSecret", "apiPassphrase"}, ...]`` (or ``api_key`` ... for one)
         - ``enable_ns``: ask for nanosecond ``inTime`` / ``outTime``
         - ``single_socket``: route every op over one socket instead of ``spot`` + ``futures``

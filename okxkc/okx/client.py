@@ -69,6 +69,9 @@ class OkxOptions(TypedDict, total=False):
     base_rest_url: str | None
     time_sync: bool | None
     logger: logging.Logger | None
+    resolve_unknown: bool | None
+    settle_time: float | None
+    resolve_grace: float | None
     accounts: Sequence[OkxAccount | Mapping[str, Any]] | None
     market: Literal['prod', 'EEA', 'US'] | None
     demo_trading: bool | None
@@ -272,6 +275,9 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         - ``base_rest_url``: REST base for helpers: ``http://127.0.0.1:PORT``
         - ``time_sync``: use the exchange's clock for login timestamps
         - ``logger``: logger for lifecycle events (default ``logging.getLogger("okxkc")``)
+        - ``resolve_unknown``: settle a lost reply by REST order lookup (see README, When things go wrong)
+        - ``settle_time``: after a lost reply, when a still-live order means the cancel did not apply
+        - ``resolve_grace``: how far past its timeout a lookup may run
         - ``accounts``: ``[{"apiKey": ..., "apiSecret": ..., "apiPass": ...}, ...]``; calls take ``account=``
         - ``market``: ``"prod"`` (www.okx.com), ``"EEA"`` (my.okx.com) or ``"US"`` (app.okx.com)
         - ``demo_trading``: trade in the demo environment
@@ -564,6 +570,9 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         - ``base_rest_url``: REST base for helpers: ``http://127.0.0.1:PORT``
         - ``time_sync``: use the exchange's clock for login timestamps
         - ``logger``: logger for lifecycle events (default ``logging.getLogger("okxkc")``)
+        - ``resolve_unknown``: settle a lost reply by REST order lookup (see README, When things go wrong)
+        - ``settle_time``: after a lost reply, when a still-live order means the cancel did not apply
+        - ``resolve_grace``: how far past its timeout a lookup may run
         - ``accounts``: ``[{"apiKey": ..., "apiSecret": ..., "apiPass": ...}, ...]``; calls take ``account=``
         - ``market``: ``"prod"`` (www.okx.com), ``"EEA"`` (my.okx.com) or ``"US"`` (app.okx.com)
         - ``demo_trading``: trade in the demo environment
