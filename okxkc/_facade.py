@@ -13,7 +13,7 @@ import difflib
 import logging
 import os
 from asyncio import get_running_loop
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ._engine import loop as _loop_module
@@ -127,6 +127,7 @@ class FacadeBase:
         self._api_keys = [a.api_key for a in accounts]
         # The process that owns this client's sockets (see _check_process).
         self._pid = os.getpid()
+        self._plans: dict[str, tuple[str, Any, bool]] = {}
 
     # -- public helpers ----------------------------------------------------------------
     def get_ws_client(self) -> EventEmitter:
@@ -197,12 +198,18 @@ class FacadeBase:
             raise ValidationError("exp_time", f"{op.op} does not take a request expiry")
         return None
 
-    def _wrap_args(self, op: Operation, items: list[dict[str, Any]]) -> Any:
-        """The ``args`` the exchange wants for these validated items."""
-        return items
+    #: True when a single (not batch) call's ``args`` is its one item, not a list of it.
+    _args_is_item = False
 
     def _result_spec(self, op: Operation) -> Any:
         raise NotImplementedError
+
+    def _plan(self, op: Operation) -> tuple[str, Any, bool]:
+        """What every call of ``op`` on this client shares, worked out on its first call:
+        the ws key, how to read the reply, and whether ``args`` is the one item."""
+        plan = (self._ws_key_for(op), self._result_spec(op), self._args_is_item and not op.batch)
+        self._plans[op.method] = plan
+        return plan
 
     def _prepare(
         self,
@@ -213,7 +220,8 @@ class FacadeBase:
         timeout: float | None,
         exp_time: int | None,
     ) -> tuple[int, RequestMeta]:
-        # The common case (no account, timeout, expiry or extras given) costs no calls.
+        # The common case (no account, timeout, expiry or extras given) costs no calls
+        # but the op's generated check.
         if self._pid != _loop_module._PID:
             self._check_process()
         idx = 0 if account is None else self._account_index(account)
@@ -233,15 +241,9 @@ class FacadeBase:
                 items = [validate_item(op, params, "", extra)]
         except ValidationError as exc:
             raise _unknown_field_hint(op, params, exc) from None
-        meta = RequestMeta(
-            op.op,
-            self._ws_key_for(op),
-            self._wrap_args(op, items),
-            self._extras(op, exp_time),
-            self._result_spec(op),
-            t,
-        )
-        return idx, meta
+        ws_key, result, one = self._plans.get(op.method) or self._plan(op)
+        extras = None if exp_time is None and not op.exp_time else self._extras(op, exp_time)
+        return idx, RequestMeta(op.op, ws_key, items[0] if one else items, extras, result, t)
 
     def _prepare_raw(
         self,
@@ -350,7 +352,7 @@ class SyncFacade(FacadeBase):
 class AsyncFacade(FacadeBase):
     """Awaitable calls for asyncio apps; never block the caller's loop."""
 
-    async def _acall(
+    def _acall(
         self,
         op: Operation,
         params: Any,
@@ -358,13 +360,18 @@ class AsyncFacade(FacadeBase):
         account: int | str | None,
         timeout: float | None,
         exp_time: int | None = None,
-    ) -> Any:
+    ) -> Awaitable[Any]:
+        """What a generated async method awaits: checked here, when the method runs.
+
+        Engine-loop mode (okxkc.run): the caller is on the engine loop, where the
+        request coroutine runs anyway, so that coroutine itself is returned, to be
+        awaited with no hand-off and no coroutine layer in between. From any other
+        loop, the hand-off to the engine loop.
+        """
         idx, meta = self._prepare(op, params, extra, account, timeout, exp_time)
         if get_running_loop() is self._core.loop:
-            # Engine-loop mode (okxkc.run): the caller is on the engine loop, where the
-            # request coroutine runs anyway, so it is awaited with no hand-off at all.
-            return await self._send(idx, meta, op)
-        return await engine.run_async(self._send(idx, meta, op))
+            return self._send(idx, meta, op)
+        return engine.run_async(self._send(idx, meta, op))
 
     @staticmethod
     async def _run(coro: Coroutine[Any, Any, T], what: str) -> T:

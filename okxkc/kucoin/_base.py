@@ -47,6 +47,7 @@ _NODE_STREAM_KEYS = frozenset(
 
 class KucoinClientBase(FacadeBase):
     _exchange = "kucoin"
+    _args_is_item = True  # a single call's args is one JSON object
 
     def __init__(self, options: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> None:
         config = build_config(KucoinConfig, options, kwargs)
@@ -87,9 +88,6 @@ class KucoinClientBase(FacadeBase):
         raise ValidationError(
             "ws_key", f"must be one of {', '.join(self._ws_keys)}; got {ws_key!r}"
         )
-
-    def _wrap_args(self, op: Operation, items: list[dict[str, Any]]) -> Any:
-        return items if op.batch else items[0]
 
     def _result_spec(self, op: Operation) -> ResultSpec:
         return _SPECS[op.method]

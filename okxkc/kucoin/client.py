@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union, cast
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union
 
 from .._facade import AsyncFacade, SyncFacade
 from ._base import KucoinClientBase, operation
@@ -443,7 +443,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
         clientTimestamp > 0.
         """
-        return cast('KucoinResponse[SpotOrderAck]', self._call(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotOrderAck] = self._call(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def modify_spot_order(
         self,
@@ -463,7 +464,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Limits: clientOid 1-40 letters, digits, '_' or '-'; newPrice > 0; newSize >
         0.
         """
-        return cast('KucoinResponse[SpotModifyAck]', self._call(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotModifyAck] = self._call(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_spot_order(
         self,
@@ -481,7 +483,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        return cast('KucoinResponse[SpotCancelAck]', self._call(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotCancelAck] = self._call(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def submit_sync_spot_order(
         self,
@@ -504,7 +507,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
         clientTimestamp > 0.
         """
-        return cast('KucoinResponse[SyncOrderAck]', self._call(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SyncOrderAck] = self._call(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_sync_spot_order(
         self,
@@ -522,7 +526,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        return cast('KucoinResponse[SyncCancelAck]', self._call(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SyncCancelAck] = self._call(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def submit_margin_order(
         self,
@@ -543,7 +548,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Limits: clientOid 1-40 letters, digits, '_' or '-'; price > 0; size > 0;
         funds > 0; cancelAfter >= -1; visibleSize > 0.
         """
-        return cast('KucoinResponse[MarginOrderAck]', self._call(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[MarginOrderAck] = self._call(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_margin_order(
         self,
@@ -561,7 +567,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        return cast('KucoinResponse[SpotCancelAck]', self._call(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotCancelAck] = self._call(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def submit_futures_order(
         self,
@@ -585,7 +592,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         most 100 characters; stopPrice > 0; price > 0; size > 0; qty > 0; valueQty >
         0; visibleSize > 0.
         """
-        return cast('KucoinResponse[FuturesOrderAck]', self._call(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[FuturesOrderAck] = self._call(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_futures_order(
         self,
@@ -603,7 +611,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Needs symbol when clientOid is given.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        return cast('KucoinResponse[FuturesCancelAck]', self._call(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[FuturesCancelAck] = self._call(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def submit_multiple_futures_orders(
         self,
@@ -628,7 +637,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         most 100 characters; stopPrice > 0; price > 0; size > 0; qty > 0; valueQty >
         0; visibleSize > 0.
         """
-        return cast('KucoinResponse[list[FuturesBatchOrderItem]]', self._call(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None))
+        result: KucoinResponse[list[FuturesBatchOrderItem]] = self._call(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None)
+        return result
 
     def cancel_multiple_futures_orders(
         self,
@@ -643,7 +653,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         KuCoin op ``futures.multi_cancel`` on the ``futures`` socket.
         At least one of: orderIdsList, clientOidsList.
         """
-        return cast('KucoinResponse[list[FuturesBatchCancelItem]]', self._call(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None))
+        result: KucoinResponse[list[FuturesBatchCancelItem]] = self._call(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None)
+        return result
 
     def submit_uta_order(
         self,
@@ -663,7 +674,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         -1; triggerPrice > 0; tpTriggerPrice > 0; slTriggerPrice > 0; leverage > 0;
         brokerTag at most 50 characters.
         """
-        return cast('KucoinResponse[UtaOrderAck]', self._call(_SUBMIT_UTA_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[UtaOrderAck] = self._call(_SUBMIT_UTA_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def amend_uta_order(
         self,
@@ -682,7 +694,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Limits: clientOid at most 40 characters; newPrice > 0; newSize > 0;
         tpTriggerPrice > 0; slTriggerPrice > 0.
         """
-        return cast('KucoinResponse[UtaAmendAck]', self._call(_AMEND_UTA_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[UtaAmendAck] = self._call(_AMEND_UTA_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_uta_order(
         self,
@@ -699,7 +712,8 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At least one of: orderId, clientOid.
         Limits: clientOid at most 40 characters.
         """
-        return cast('KucoinResponse[UtaCancelAck]', self._call(_CANCEL_UTA_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[UtaCancelAck] = self._call(_CANCEL_UTA_ORDER, params, extra_params, account, timeout, None)
+        return result
 
 
 class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
@@ -805,7 +819,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
         clientTimestamp > 0.
         """
-        return cast('KucoinResponse[SpotOrderAck]', await self._acall(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotOrderAck] = await self._acall(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def modify_spot_order(
         self,
@@ -825,7 +840,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Limits: clientOid 1-40 letters, digits, '_' or '-'; newPrice > 0; newSize >
         0.
         """
-        return cast('KucoinResponse[SpotModifyAck]', await self._acall(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotModifyAck] = await self._acall(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_spot_order(
         self,
@@ -843,7 +859,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        return cast('KucoinResponse[SpotCancelAck]', await self._acall(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotCancelAck] = await self._acall(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def submit_sync_spot_order(
         self,
@@ -866,7 +883,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
         clientTimestamp > 0.
         """
-        return cast('KucoinResponse[SyncOrderAck]', await self._acall(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SyncOrderAck] = await self._acall(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_sync_spot_order(
         self,
@@ -884,7 +902,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        return cast('KucoinResponse[SyncCancelAck]', await self._acall(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SyncCancelAck] = await self._acall(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def submit_margin_order(
         self,
@@ -905,7 +924,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Limits: clientOid 1-40 letters, digits, '_' or '-'; price > 0; size > 0;
         funds > 0; cancelAfter >= -1; visibleSize > 0.
         """
-        return cast('KucoinResponse[MarginOrderAck]', await self._acall(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[MarginOrderAck] = await self._acall(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_margin_order(
         self,
@@ -923,7 +943,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        return cast('KucoinResponse[SpotCancelAck]', await self._acall(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[SpotCancelAck] = await self._acall(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def submit_futures_order(
         self,
@@ -947,7 +968,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         most 100 characters; stopPrice > 0; price > 0; size > 0; qty > 0; valueQty >
         0; visibleSize > 0.
         """
-        return cast('KucoinResponse[FuturesOrderAck]', await self._acall(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[FuturesOrderAck] = await self._acall(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_futures_order(
         self,
@@ -965,7 +987,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Needs symbol when clientOid is given.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        return cast('KucoinResponse[FuturesCancelAck]', await self._acall(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[FuturesCancelAck] = await self._acall(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def submit_multiple_futures_orders(
         self,
@@ -990,7 +1013,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         most 100 characters; stopPrice > 0; price > 0; size > 0; qty > 0; valueQty >
         0; visibleSize > 0.
         """
-        return cast('KucoinResponse[list[FuturesBatchOrderItem]]', await self._acall(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None))
+        result: KucoinResponse[list[FuturesBatchOrderItem]] = await self._acall(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None)
+        return result
 
     async def cancel_multiple_futures_orders(
         self,
@@ -1005,7 +1029,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         KuCoin op ``futures.multi_cancel`` on the ``futures`` socket.
         At least one of: orderIdsList, clientOidsList.
         """
-        return cast('KucoinResponse[list[FuturesBatchCancelItem]]', await self._acall(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None))
+        result: KucoinResponse[list[FuturesBatchCancelItem]] = await self._acall(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None)
+        return result
 
     async def submit_uta_order(
         self,
@@ -1025,7 +1050,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         -1; triggerPrice > 0; tpTriggerPrice > 0; slTriggerPrice > 0; leverage > 0;
         brokerTag at most 50 characters.
         """
-        return cast('KucoinResponse[UtaOrderAck]', await self._acall(_SUBMIT_UTA_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[UtaOrderAck] = await self._acall(_SUBMIT_UTA_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def amend_uta_order(
         self,
@@ -1044,7 +1070,8 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Limits: clientOid at most 40 characters; newPrice > 0; newSize > 0;
         tpTriggerPrice > 0; slTriggerPrice > 0.
         """
-        return cast('KucoinResponse[UtaAmendAck]', await self._acall(_AMEND_UTA_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[UtaAmendAck] = await self._acall(_AMEND_UTA_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_uta_order(
         self,
@@ -1061,4 +1088,5 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         At least one of: orderId, clientOid.
         Limits: clientOid at most 40 characters.
         """
-        return cast('KucoinResponse[UtaCancelAck]', await self._acall(_CANCEL_UTA_ORDER, params, extra_params, account, timeout, None))
+        result: KucoinResponse[UtaCancelAck] = await self._acall(_CANCEL_UTA_ORDER, params, extra_params, account, timeout, None)
+        return result

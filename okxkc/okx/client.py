@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union, cast
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union
 
 from .._facade import AsyncFacade, SyncFacade
 from ._base import OkxClientBase, operation
@@ -364,7 +364,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: sz > 0; px > 0; pxUsd > 0; pxVol > 0; clOrdId 1-32 letters and
         digits; tag 1-16 letters and digits; slippagePct >= 0, <= 0.05.
         """
-        return cast('OkxResponse[OrderAck]', self._call(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time))
+        result: OkxResponse[OrderAck] = self._call(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time)
+        return result
 
     def submit_multiple_orders(
         self,
@@ -387,7 +388,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: sz > 0; px > 0; pxUsd > 0; pxVol > 0; clOrdId 1-32 letters and
         digits; tag 1-16 letters and digits; slippagePct >= 0, <= 0.05.
         """
-        return cast('OkxResponse[OrderAck]', self._call(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
+        result: OkxResponse[OrderAck] = self._call(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
+        return result
 
     def cancel_order(
         self,
@@ -404,7 +406,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        return cast('OkxResponse[CancelAck]', self._call(_CANCEL_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[CancelAck] = self._call(_CANCEL_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_multiple_orders(
         self,
@@ -421,7 +424,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        return cast('OkxResponse[CancelAck]', self._call(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None))
+        result: OkxResponse[CancelAck] = self._call(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None)
+        return result
 
     def amend_order(
         self,
@@ -441,7 +445,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0; newPx > 0; newPxUsd > 0; newPxVol > 0.
         """
-        return cast('OkxResponse[AmendAck]', self._call(_AMEND_ORDER, params, extra_params, account, timeout, exp_time))
+        result: OkxResponse[AmendAck] = self._call(_AMEND_ORDER, params, extra_params, account, timeout, exp_time)
+        return result
 
     def amend_multiple_orders(
         self,
@@ -461,7 +466,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0; newPx > 0; newPxUsd > 0; newPxVol > 0.
         """
-        return cast('OkxResponse[AmendAck]', self._call(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
+        result: OkxResponse[AmendAck] = self._call(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
+        return result
 
     def mass_cancel_orders(
         self,
@@ -477,7 +483,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Required: instType, instFamily.
         Limits: lockInterval >= 0, <= 10000, whole.
         """
-        return cast('OkxResponse[MassCancelAck]', self._call(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None))
+        result: OkxResponse[MassCancelAck] = self._call(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None)
+        return result
 
     def submit_spread_order(
         self,
@@ -495,7 +502,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: clOrdId 1-32 letters and digits; tag 1-16 letters and digits; sz >
         0.
         """
-        return cast('OkxResponse[SpreadOrderAck]', self._call(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadOrderAck] = self._call(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def amend_spread_order(
         self,
@@ -513,7 +521,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0.
         """
-        return cast('OkxResponse[SpreadAmendAck]', self._call(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadAmendAck] = self._call(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def cancel_spread_order(
         self,
@@ -529,7 +538,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        return cast('OkxResponse[SpreadCancelAck]', self._call(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadCancelAck] = self._call(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     def mass_cancel_spread_orders(
         self,
@@ -543,7 +553,8 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
 
         OKX op ``sprd-mass-cancel`` on the ``business`` socket.
         """
-        return cast('OkxResponse[MassCancelAck]', self._call(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None))
+        result: OkxResponse[MassCancelAck] = self._call(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None)
+        return result
 
 
 class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
@@ -659,7 +670,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Limits: sz > 0; px > 0; pxUsd > 0; pxVol > 0; clOrdId 1-32 letters and
         digits; tag 1-16 letters and digits; slippagePct >= 0, <= 0.05.
         """
-        return cast('OkxResponse[OrderAck]', await self._acall(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time))
+        result: OkxResponse[OrderAck] = await self._acall(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time)
+        return result
 
     async def submit_multiple_orders(
         self,
@@ -682,7 +694,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Limits: sz > 0; px > 0; pxUsd > 0; pxVol > 0; clOrdId 1-32 letters and
         digits; tag 1-16 letters and digits; slippagePct >= 0, <= 0.05.
         """
-        return cast('OkxResponse[OrderAck]', await self._acall(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
+        result: OkxResponse[OrderAck] = await self._acall(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
+        return result
 
     async def cancel_order(
         self,
@@ -699,7 +712,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        return cast('OkxResponse[CancelAck]', await self._acall(_CANCEL_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[CancelAck] = await self._acall(_CANCEL_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_multiple_orders(
         self,
@@ -716,7 +730,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        return cast('OkxResponse[CancelAck]', await self._acall(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None))
+        result: OkxResponse[CancelAck] = await self._acall(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None)
+        return result
 
     async def amend_order(
         self,
@@ -736,7 +751,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0; newPx > 0; newPxUsd > 0; newPxVol > 0.
         """
-        return cast('OkxResponse[AmendAck]', await self._acall(_AMEND_ORDER, params, extra_params, account, timeout, exp_time))
+        result: OkxResponse[AmendAck] = await self._acall(_AMEND_ORDER, params, extra_params, account, timeout, exp_time)
+        return result
 
     async def amend_multiple_orders(
         self,
@@ -756,7 +772,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0; newPx > 0; newPxUsd > 0; newPxVol > 0.
         """
-        return cast('OkxResponse[AmendAck]', await self._acall(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time))
+        result: OkxResponse[AmendAck] = await self._acall(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
+        return result
 
     async def mass_cancel_orders(
         self,
@@ -772,7 +789,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Required: instType, instFamily.
         Limits: lockInterval >= 0, <= 10000, whole.
         """
-        return cast('OkxResponse[MassCancelAck]', await self._acall(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None))
+        result: OkxResponse[MassCancelAck] = await self._acall(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None)
+        return result
 
     async def submit_spread_order(
         self,
@@ -790,7 +808,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Limits: clOrdId 1-32 letters and digits; tag 1-16 letters and digits; sz >
         0.
         """
-        return cast('OkxResponse[SpreadOrderAck]', await self._acall(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadOrderAck] = await self._acall(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def amend_spread_order(
         self,
@@ -808,7 +827,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0.
         """
-        return cast('OkxResponse[SpreadAmendAck]', await self._acall(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadAmendAck] = await self._acall(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def cancel_spread_order(
         self,
@@ -824,7 +844,8 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        return cast('OkxResponse[SpreadCancelAck]', await self._acall(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None))
+        result: OkxResponse[SpreadCancelAck] = await self._acall(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        return result
 
     async def mass_cancel_spread_orders(
         self,
@@ -838,4 +859,5 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
 
         OKX op ``sprd-mass-cancel`` on the ``business`` socket.
         """
-        return cast('OkxResponse[MassCancelAck]', await self._acall(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None))
+        result: OkxResponse[MassCancelAck] = await self._acall(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None)
+        return result
