@@ -166,7 +166,7 @@ class CancelSyncSpotOrderParams(TypedDict, total=False):
 class SubmitMarginOrderParams(TypedDict, total=False):
     """The exchange fields of ``submit_margin_order`` (KuCoin ``margin.order``)."""
 
-    clientOid: Required[str]
+    clientOid: str
     side: Required[Literal['buy', 'sell']]
     symbol: Required[str]
     type: Literal['limit', 'market']
@@ -196,7 +196,7 @@ class CancelMarginOrderParams(TypedDict, total=False):
 class SubmitFuturesOrderParams(TypedDict, total=False):
     """The exchange fields of ``submit_futures_order`` (KuCoin ``futures.order``)."""
 
-    clientOid: Required[str]
+    clientOid: str
     side: Literal['buy', 'sell']
     symbol: Required[str]
     leverage: int
@@ -233,7 +233,7 @@ class CancelFuturesOrderParams(TypedDict, total=False):
 class FuturesMultiOrderItem(TypedDict, total=False):
     """One item of ``submit_multiple_futures_orders`` (KuCoin ``futures.multi_order``)."""
 
-    clientOid: Required[str]
+    clientOid: str
     side: Literal['buy', 'sell']
     symbol: Required[str]
     leverage: int
@@ -540,7 +540,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         """Place one margin (HF) order (classic accounts).
 
         KuCoin op ``margin.order`` on the ``spot`` socket.
-        Required: clientOid, side, symbol.
+        Required: side, symbol.
         At most one of: size, funds.
         Needs price when type is 'limit' (the default).
         Needs size when type is 'limit' (the default).
@@ -581,7 +581,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         """Place one futures order.
 
         KuCoin op ``futures.order`` on the ``futures`` socket.
-        Required: clientOid, symbol.
+        Required: symbol.
         At most one of: size, qty, valueQty.
         Needs price when type is 'limit' (the default).
         Needs stopPrice when stop is given.
@@ -625,7 +625,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
 
         KuCoin op ``futures.multi_order`` on the ``futures`` socket.
         Takes 1 to 20 items in ``orders``.
-        Required: clientOid, symbol.
+        Required: symbol.
         At most one of: size, qty, valueQty.
         Needs price when type is 'limit' (the default).
         Needs stopPrice when stop is given.
@@ -916,7 +916,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         """Place one margin (HF) order (classic accounts).
 
         KuCoin op ``margin.order`` on the ``spot`` socket.
-        Required: clientOid, side, symbol.
+        Required: side, symbol.
         At most one of: size, funds.
         Needs price when type is 'limit' (the default).
         Needs size when type is 'limit' (the default).
@@ -957,7 +957,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         """Place one futures order.
 
         KuCoin op ``futures.order`` on the ``futures`` socket.
-        Required: clientOid, symbol.
+        Required: symbol.
         At most one of: size, qty, valueQty.
         Needs price when type is 'limit' (the default).
         Needs stopPrice when stop is given.
@@ -1001,7 +1001,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
 
         KuCoin op ``futures.multi_order`` on the ``futures`` socket.
         Takes 1 to 20 items in ``orders``.
-        Required: clientOid, symbol.
+        Required: symbol.
         At most one of: size, qty, valueQty.
         Needs price when type is 'limit' (the default).
         Needs stopPrice when stop is given.

@@ -17,13 +17,18 @@ SPOT = "spot"
 FUTURES = "futures"
 
 
-def _client_oid(required: bool = False) -> Param:
+_FILLED = "; okxkc generates one when left out"
+
+
+def _client_oid(required: bool = False, filled: bool = False) -> Param:
+    """``filled``: a place's client id, which okxkc generates when the user gives none
+    (KuCoin requires it on the wire for margin and futures places)."""
     return Param(
         "clientOid",
         required=required,
         pattern=r"[A-Za-z0-9_-]{1,40}",
         pattern_text="must be 1-40 letters, digits, '_' or '-'",
-        doc="Client order ID",
+        doc="Client order ID" + (_FILLED if filled else ""),
     )
 
 
@@ -60,7 +65,7 @@ _SPOT_ORDER = (
     _SYMBOL,
     _SIDE,
     Param("type", required=True, choices=("limit", "market")),
-    _client_oid(),
+    _client_oid(filled=True),
     *_COMMON_LIMIT,
     Param("stp", choices=("DC", "CO", "CN", "CB")),
     _ascii("remark", 20),
@@ -96,7 +101,7 @@ _IDS = ("orderId", "clientOid")
 # and "Side, Size and Leverage fields can be left empty".
 _CLOSE = "closeOrder"
 _FUTURES_ORDER = (
-    _client_oid(required=True),
+    _client_oid(filled=True),
     Param("side", choices=("buy", "sell"), doc="Required unless closeOrder is true"),
     Param("symbol", required=True, doc="e.g. XBTUSDTM"),
     Param("leverage", Kind.INT, positive=True),
@@ -155,8 +160,14 @@ _UTA_TRADE_TYPE = Param(
 _UTA_CLIENT_OID = Param(
     "clientOid",
     max_len=40,
-    doc="Client order ID (required for FUTURES per kucoin-api: UNVERIFIED)",
+    doc="Client order ID",
     source=f"{_KA}: at most 40; the classic character set is UNVERIFIED for UTA",
+)
+_UTA_ORDER_CLIENT_OID = Param(
+    "clientOid",
+    max_len=40,
+    doc="Client order ID" + _FILLED,
+    source=f"{_KA}: at most 40, required for FUTURES (UNVERIFIED); okxkc always sends one",
 )
 _UTA_TP_SL = (
     Param("tpTriggerPrice", Kind.DEC, positive=True, doc="Attached take-profit trigger"),
@@ -177,7 +188,7 @@ _UTA_ORDER = (
     Param("orderType", required=True, choices=("LIMIT", "MARKET")),
     Param("size", Kind.DEC, required=True, positive=True, doc="In sizeUnit"),
     _UTA_SIZE_UNIT,
-    _UTA_CLIENT_OID,
+    _UTA_ORDER_CLIENT_OID,
     Param("price", Kind.DEC, positive=True, doc="Required for LIMIT"),
     Param(
         "timeInForce",
@@ -287,7 +298,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "margin.order",
         SPOT,
         (
-            _client_oid(required=True),
+            _client_oid(filled=True),
             _SIDE,
             _SYMBOL,
             Param("type", choices=("limit", "market"), default="limit"),

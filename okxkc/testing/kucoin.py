@@ -138,14 +138,15 @@ class KucoinSimulator(KucoinRest, KucoinSessions):
             for k, p in self._pools.items()
         }
         self._handlers = ClassicOps(self.book).handlers()
-        self._handlers.update(
-            UtaOps(
-                self.book,
-                strict=uta_strict,
-                amend_replaces=uta_amend_replaces,
-                trade_types=tuple(uta_trade_types),
-            ).handlers()
+        uta = UtaOps(
+            self.book,
+            strict=uta_strict,
+            amend_replaces=uta_amend_replaces,
+            trade_types=tuple(uta_trade_types),
         )
+        self._handlers.update(uta.handlers())
+        # tradeType -> book market, for the UTA order-details look-up.
+        self.uta_trade_types = dict(uta.trade_types)
         if rest_not_found not in REST_NOT_FOUND_FORMS:
             raise ValueError(f"rest_not_found must be one of {REST_NOT_FOUND_FORMS}")
         self.rest_not_found = rest_not_found

@@ -129,6 +129,53 @@ def futures_view(o: Order) -> dict[str, Any]:
     }
 
 
+# The numeric ``status`` of a UTA order: KuCoin's "Get Order Details" example shows 2 for
+# an open, unfilled order; the values of the other states are not documented (UNVERIFIED).
+UTA_STATUS = {"open": 2, "done": 3, "canceled": 4}
+
+
+def uta_view(o: Order, trade_type: str) -> dict[str, Any]:
+    """An order as KuCoin's UTA REST "Get Order Details" answers it (fields as the docs'
+    example: docs/simulators.md). Sizes are in the order's own unit: ``size`` as
+    ordered (quote funds for a spot QUOTECCY order), ``filledSize`` and
+    ``cancelSize`` in the same unit; fees are not simulated ("0")."""
+    a = o.args
+    canceled = Decimal(o.canceled) > 0
+    by_funds = o.size is None and o.funds is not None
+    if by_funds:
+        # A spot order by quote funds: fills its funds in full unless canceled.
+        size = o.funds or "0"
+        filled = "0" if o.status == "open" or canceled else size
+        cancel = size if canceled else "0"
+    else:
+        size, filled, cancel = o.size or "0", o.deal, o.canceled
+    status = "open" if o.status == "open" else ("canceled" if canceled else "done")
+    unit = a.get("sizeUnit") or ("UNIT" if o.market == "futures" else "BASECCY")
+    return {
+        "orderId": o.order_id,
+        "clientOid": o.client_oid,
+        "status": UTA_STATUS[status],
+        "filledSize": filled,
+        "avgPrice": o.price if Decimal(o.deal) > 0 and o.price else "0",
+        "fee": "0",
+        "tax": "0",
+        "symbol": o.symbol,
+        "feeCurrency": o.symbol.rpartition("-")[2] if o.market != "futures" else "USDT",
+        "side": o.side.upper(),
+        "orderType": o.type.upper(),
+        "size": size,
+        "sizeUnit": str(unit),
+        "price": o.price or "0",
+        "timeInForce": o.tif,
+        "cancelSize": cancel,
+        "cancelAfter": int(a.get("cancelAfter") or 0),
+        "postOnly": _flag(a, "postOnly"),
+        "orderTime": o.created * 1_000_000,
+        "updatedTime": o.updated * 1_000_000,
+        "tradeType": trade_type,
+    }
+
+
 def sync_view(o: Order) -> dict[str, Any]:
     """What ``spot.sync_order`` answers: the order right after matching."""
     return {

@@ -72,6 +72,8 @@ REST_NOT_FOUND: dict[str, tuple[str, str]] = {
     "spot": (PARAM_ERROR, "order not exist."),
     "margin": (PARAM_ERROR, "order not exist."),
     "futures": ("100001", "error.getOrder.orderNotExist"),
+    # UTA order details: no not-found code documented; the classic spot form (UNVERIFIED).
+    "uta": (PARAM_ERROR, "order not exist."),
 }
 REST_NOT_FOUND_FORMS = ("error", "null", "empty")
 # Signed REST requests that fail authentication are answered with HTTP 401.
