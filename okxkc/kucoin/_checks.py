@@ -159,7 +159,7 @@ def check_submit_margin_order(out: Mapping[str, Any]) -> bool:
     """``margin.order``: true when ``out`` can be sent as it is."""
     for key, value in out.items():
         if key == 'clientOid':
-            if type(value) is not str or not _PATTERN_0(value) or not value or not value.isascii():
+            if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
@@ -187,7 +187,7 @@ def check_submit_margin_order(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'clientOid' in out and 'side' in out and 'symbol' in out and (('size' in out) + ('funds' in out)) <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('size' in out or out.get('type', 'limit') not in ('limit',)) and ('size' in out or 'funds' in out or out.get('type', 'limit') not in ('market',))
+    return 'side' in out and 'symbol' in out and (('size' in out) + ('funds' in out)) <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('size' in out or out.get('type', 'limit') not in ('limit',)) and ('size' in out or 'funds' in out or out.get('type', 'limit') not in ('market',))
 
 
 def check_cancel_margin_order(out: Mapping[str, Any]) -> bool:
@@ -211,7 +211,7 @@ def check_submit_futures_order(out: Mapping[str, Any]) -> bool:
     """``futures.order``: true when ``out`` can be sent as it is."""
     for key, value in out.items():
         if key == 'clientOid':
-            if type(value) is not str or not _PATTERN_0(value) or not value or not value.isascii():
+            if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
@@ -254,7 +254,7 @@ def check_submit_futures_order(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'clientOid' in out and 'symbol' in out and (('size' in out) + ('qty' in out) + ('valueQty' in out)) <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('stopPrice' in out or 'stop' not in out) and ('stopPriceType' in out or 'stop' not in out) and ('side' in out or out.get('closeOrder', False) in (True,)) and ('size' in out or 'qty' in out or 'valueQty' in out or out.get('closeOrder', False) in (True,))
+    return 'symbol' in out and (('size' in out) + ('qty' in out) + ('valueQty' in out)) <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('stopPrice' in out or 'stop' not in out) and ('stopPriceType' in out or 'stop' not in out) and ('side' in out or out.get('closeOrder', False) in (True,)) and ('size' in out or 'qty' in out or 'valueQty' in out or out.get('closeOrder', False) in (True,))
 
 
 def check_cancel_futures_order(out: Mapping[str, Any]) -> bool:
@@ -275,7 +275,7 @@ def check_submit_multiple_futures_orders(out: Mapping[str, Any]) -> bool:
     """``futures.multi_order``: true when ``out`` can be sent as it is."""
     for key, value in out.items():
         if key == 'clientOid':
-            if type(value) is not str or not _PATTERN_0(value) or not value or not value.isascii():
+            if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
@@ -318,7 +318,7 @@ def check_submit_multiple_futures_orders(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'clientOid' in out and 'symbol' in out and (('size' in out) + ('qty' in out) + ('valueQty' in out)) <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('stopPrice' in out or 'stop' not in out) and ('stopPriceType' in out or 'stop' not in out) and ('side' in out or out.get('closeOrder', False) in (True,)) and ('size' in out or 'qty' in out or 'valueQty' in out or out.get('closeOrder', False) in (True,))
+    return 'symbol' in out and (('size' in out) + ('qty' in out) + ('valueQty' in out)) <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('stopPrice' in out or 'stop' not in out) and ('stopPriceType' in out or 'stop' not in out) and ('side' in out or out.get('closeOrder', False) in (True,)) and ('size' in out or 'qty' in out or 'valueQty' in out or out.get('closeOrder', False) in (True,))
 
 
 def check_submit_uta_order(out: Mapping[str, Any]) -> bool:
