@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from okxkc._engine.connection import _backoff
+from okxkc._engine.connection import backoff
 from okxkc._engine.core import ClientCore
 from okxkc._engine.correlator import Correlator
 from okxkc._engine.loop import engine
@@ -261,13 +261,13 @@ def test_backoff_is_capped_exponential_with_jitter() -> None:
     for attempt in range(1, 200):
         step = min(cap, base * 2 ** (attempt - 1))
         for _ in range(20):
-            d = _backoff(attempt, base, cap)
+            d = backoff(attempt, base, cap)
             assert step * 0.5 <= d <= step <= cap
     # hours of failed attempts neither overflow nor exceed the cap
     for attempt in (1_024, 10**6):
-        assert cap * 0.5 <= _backoff(attempt, base, cap) <= cap
+        assert cap * 0.5 <= backoff(attempt, base, cap) <= cap
     # jitter: reconnecting clients do not move in lockstep
-    assert len({_backoff(3, base, cap) for _ in range(50)}) > 40
+    assert len({backoff(3, base, cap) for _ in range(50)}) > 40
 
 
 async def test_server_down_backs_off_then_recovers(venue: Venue) -> None:
@@ -314,7 +314,7 @@ async def test_request_on_a_socket_the_server_just_cut_waits_for_the_next(venue:
         conn = core.connections[(0, key)]
         sock = conn._sock
         assert sock is not None
-        conn._abort(sock)  # same loop step: the reader cannot have seen it yet
+        conn._cut(sock)  # same loop step: the reader cannot have seen it yet
         return await core.request(idx, meta)
 
     res = await asyncio.wrap_future(engine.submit(cut_then_send()))

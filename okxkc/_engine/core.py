@@ -7,24 +7,22 @@ Coroutines here run on the engine loop only.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 
 from ..errors import ClientClosedError, RequestTimeoutError
 from .connection import Connection
+from .context import ConnectionContext, EngineOptions, RequestMeta
 from .correlator import new_id_source
 from .events import EventEmitter
 from .loop import engine
 from .protocol import Adapter
 
 __all__ = ["ClientCore", "EngineOptions", "RequestMeta"]
-
-_log = logging.getLogger("okxkc.connection")
 
 _ids = new_id_source()
 
@@ -37,36 +35,6 @@ def _fresh_ids_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_fresh_ids_in_child)
-
-
-class EngineOptions(Protocol):
-    """The options the engine reads (a config object of either exchange)."""
-
-    request_timeout: float
-    connect_timeout: float
-    reconnect_timeout: float
-    reconnect_max: float
-    ping_interval: float | None
-    pong_timeout: float | None
-
-
-class RequestMeta:
-    """What travels with one request: the op, its prepared args and how to read the reply."""
-
-    __slots__ = ("args", "extras", "op", "result", "timeout", "ws_key")
-
-    def __init__(
-        self, op: str, ws_key: str, args: Any, extras: Any, result: Any, timeout: float
-    ) -> None:
-        self.op = op
-        self.ws_key = ws_key
-        self.args = args
-        self.extras = extras
-        self.result = result  # adapter-defined: how to decode the reply
-        self.timeout = timeout
-
-    def describe(self, request_id: str) -> dict[str, Any]:
-        return {"id": request_id, "op": self.op, "wsKey": self.ws_key, "args": self.args}
 
 
 class ClientCore:
@@ -110,10 +78,35 @@ class ClientCore:
         if conn is None:
             if self.closed:
                 raise ClientClosedError("client is closed")
-            conn = self.connections[(account_index, ws_key)] = Connection(
-                self, account_index, ws_key
+            ctx = ConnectionContext(
+                loop=self.loop,
+                adapter=self.adapter,
+                options=self.options,
+                account=self.accounts[account_index],
+                account_index=account_index,
+                next_id=self.next_id,
+                open_socket=self._open_websocket,
+                emit=self.emitter.emit,
+                wants=self.emitter.wants,
+                before_connect=self._before_connect,
             )
+            conn = self.connections[(account_index, ws_key)] = Connection(ctx, ws_key)
         return conn
+
+    async def _open_websocket(self, url: str) -> aiohttp.ClientWebSocketResponse[Any]:
+        return await self.http.ws_connect(
+            url,
+            autoping=True,
+            max_msg_size=0,
+            compress=0,
+            decode_text=False,
+            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
+        )
+
+    async def _before_connect(self) -> None:
+        hook = self.before_connect
+        if hook is not None:
+            await hook()
 
     # -- requests --------------------------------------------------------------------
     async def request(self, account_index: int, meta: RequestMeta) -> Any:

@@ -221,6 +221,9 @@ class EngineLoop:
                 try:
                     return fut.result(_POLL)
                 except concurrent.futures.TimeoutError:
+                    # (also the base of RequestTimeoutError: the call's own outcome)
+                    if fut.done():
+                        raise
                     thread = self._thread
                     if thread is not None and not thread.is_alive():
                         raise ClientClosedError(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import msgspec
+
 from ..errors import AuthenticationError
 
 __all__ = ["Adapter", "AuthStep", "Incoming", "Kind"]
@@ -25,36 +27,26 @@ class Kind:
     OTHER = 5  # anything else that parsed
 
 
-class Incoming:
+class Incoming(msgspec.Struct, eq=False):
     """One classified inbound frame."""
 
-    __slots__ = ("envelope", "kind", "request_id")
-
-    def __init__(self, kind: int, envelope: Any = None, request_id: str | None = None) -> None:
-        self.kind = kind
-        self.envelope = envelope
-        self.request_id = request_id
+    kind: int
+    envelope: Any = None
+    request_id: str | None = None
 
 
-class AuthStep:
+class AuthStep(msgspec.Struct, eq=False):
     """The adapter's answer during the login handshake."""
 
-    __slots__ = ("done", "error", "ping_interval", "pong_timeout", "send")
-
-    def __init__(
-        self,
-        send: Sequence[str] = (),
-        *,
-        done: bool = False,
-        error: AuthenticationError | None = None,
-        ping_interval: float | None = None,
-        pong_timeout: float | None = None,
-    ) -> None:
-        self.send = send
-        self.done = done
-        self.error = error
-        self.ping_interval = ping_interval
-        self.pong_timeout = pong_timeout
+    #: Frames to send now.
+    send: Sequence[str] = ()
+    #: Logged in: the socket is ready for requests.
+    done: bool = False
+    #: The exchange refused the login.
+    error: AuthenticationError | None = None
+    #: Heartbeat settings the server announced (seconds), if any.
+    ping_interval: float | None = None
+    pong_timeout: float | None = None
 
 
 class Adapter(Protocol):
