@@ -507,6 +507,39 @@ async def test_injected_login_rejection_then_connect_retries(venue: Venue) -> No
     assert venue.sim.faults.injected["reject_login"] == 1
 
 
+TRANSIENT_LOGIN = {"okx": ["50013", "50026", "60023"], "kucoin": ["500000", "429000", "400012"]}
+
+
+@pytest.mark.parametrize("nth", [0, 1, 2])
+async def test_transient_login_refusal_during_a_reconnect_is_retried(
+    venue: Venue, nth: int
+) -> None:
+    """Busy / rate limited / server error at login: the client keeps reconnecting with
+    its backoff and later calls succeed; nothing is re-sent."""
+    code = TRANSIENT_LOGIN[venue.exchange][nth]
+    c = venue.client(reconnect_timeout=0.05)
+    rec = Recorder(c, "exception", "reconnected")
+    await venue.connect(c)
+    assert venue.ok(await venue.place(c, "tl0"))
+    venue.sim.faults.reject_next_login(code)
+    venue.sim.drop_all()
+    assert venue.ok(await venue.place(c, "tl1"))  # waits through the refused login
+    assert venue.sim.faults.injected["reject_login"] == 1
+    assert venue.logins_failed == 1 and venue.logins_ok == 2
+    assert venue.ok(await venue.place(c, "tl2"))
+    assert venue.sent_ids() == ["tl0", "tl1", "tl2"]
+    await wait_for(lambda: len(rec.of("reconnected")) == 1)
+    assert rec.flush() and any(code in e.get("error", "") for e in rec.of("exception"))
+
+
+async def test_transient_login_refusal_at_first_connect_is_retried(venue: Venue) -> None:
+    code = TRANSIENT_LOGIN[venue.exchange][0]
+    venue.sim.faults.reject_next_login(code, count=2)
+    c = venue.client(reconnect_timeout=0.05)
+    assert venue.ok(await venue.place(c, "tf1"))
+    assert venue.logins_failed == 2 and venue.logins_ok == 1
+
+
 # -- 4. timeouts ----------------------------------------------------------------------------------
 async def test_timeouts_at_the_deadline(venue: Venue) -> None:
     c = venue.client(request_timeout=0.4)

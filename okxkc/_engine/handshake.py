@@ -25,7 +25,9 @@ async def login(
     """Log in on ``ws`` within ``connect_timeout``; the socket, ready for requests.
 
     Closes ``ws`` and raises :class:`AuthenticationError` if the exchange refused the
-    login, :class:`TransientError` if the socket closed or no answer came in time.
+    login for good (the adapter tells which codes are permanent), and
+    :class:`TransientError` if it refused it for now (busy, rate limited), the socket
+    closed, or no answer came in time: the connection tries again with backoff.
     """
     adapter = ctx.adapter
     timeout = ctx.options.connect_timeout
@@ -37,6 +39,8 @@ async def login(
                 for frame in step.send:
                     await ws.send_str(frame)
                 if step.error is not None:
+                    if adapter.login_error_is_transient(step.error.code):
+                        raise TransientError(f"login refused for now: {step.error}")
                     raise step.error
                 if step.done:
                     break

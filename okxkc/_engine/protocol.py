@@ -68,6 +68,11 @@ class Adapter(Protocol):
     def auth_feed(self, state: Any, frame: str) -> AuthStep:
         """Feed one inbound text frame received during the handshake."""
 
+    def login_error_is_transient(self, code: str | None) -> bool:
+        """Whether a login refused with ``code`` may succeed if simply tried again later
+        (exchange busy, rate limited, timed out); otherwise it is permanent (key,
+        signature, passphrase, environment, IP) and ends the connection's tries."""
+
     def ping_frame(self, request_id: str) -> str:
         """The heartbeat frame to send."""
 

@@ -39,6 +39,25 @@ _AUTH_HINTS = {
 }
 
 
+# Login refusals that may pass if tried again later (source: KuCoin's error-code
+# page, gateway codes). Every other refusal
+# (400001-400011 URL / timestamp / key / passphrase / signature / IP / permission /
+# key version / challenge signature, 400200-400202 partner, 400301 region, and
+# codes not listed) is permanent: it ends the client's tries until connect_ws_api().
+TRANSIENT_LOGIN_CODES = frozenset(
+    {
+        "400012",  # session verification timed out (the challenge answer came late)
+        "429000",  # too many requests
+        "500000",  # internal server error
+    }
+)
+
+
+def login_error_is_transient(code: str | None) -> bool:
+    """Whether a KuCoin login refusal with ``code`` is worth trying again later."""
+    return code in TRANSIENT_LOGIN_CODES
+
+
 def sign(secret: str, message: str) -> str:
     """Base64 HMAC-SHA256, KuCoin's signature for the URL, passphrase and challenge."""
     return base64.b64encode(
@@ -163,6 +182,9 @@ class KucoinAdapter:
                 else None,
             )
         return AuthStep()
+
+    def login_error_is_transient(self, code: str | None) -> bool:
+        return login_error_is_transient(code)
 
     def ping_frame(self, request_id: str) -> str:
         return f'{{"id":"{request_id}","op":"ping","timestamp":{self.now_ms()}}}'

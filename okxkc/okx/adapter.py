@@ -51,6 +51,30 @@ _AUTH_HINTS = {
 }
 
 
+# Login refusals that may pass if tried again later: the exchange is busy or limits
+# the rate (source: the OKX API docs' error-code sections, WebSocket class and REST
+# public codes). Every other refusal (60004-60007,
+# 60009, 60024, 60032 key / timestamp / signature / passphrase / host, 50101 wrong
+# environment, IP or permission codes, and codes not listed) is permanent: it ends
+# the client's tries until connect_ws_api().
+TRANSIENT_LOGIN_CODES = frozenset(
+    {
+        "50001",  # service temporarily unavailable
+        "50004",  # endpoint request timeout
+        "50011",  # rate limit reached
+        "50013",  # systems busy
+        "50026",  # system error
+        "60014",  # requests too frequent
+        "60023",  # bulk login requests too frequent
+    }
+)
+
+
+def login_error_is_transient(code: str | None) -> bool:
+    """Whether an OKX login refusal with ``code`` is worth trying again later."""
+    return code in TRANSIENT_LOGIN_CODES
+
+
 def sign_login(secret: str, timestamp: str) -> str:
     """Base64 HMAC-SHA256 of ``timestamp + "GET" + "/users/self/verify"``."""
     prehash = f"{timestamp}GET/users/self/verify".encode()
@@ -155,6 +179,9 @@ class OkxAdapter:
                 text += f" ({hint})"
             return AuthStep(error=AuthenticationError(text, code=code, ws_key=state))
         return AuthStep()
+
+    def login_error_is_transient(self, code: str | None) -> bool:
+        return login_error_is_transient(code)
 
     def ping_frame(self, request_id: str) -> str:
         return "ping"
