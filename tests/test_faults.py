@@ -414,6 +414,34 @@ async def test_notice_old_socket_closes_after_its_last_call_times_out(
     assert v.ok(await v.place(c, "still1"))
 
 
+async def test_notice_late_reply_on_the_old_socket_is_still_emitted(
+    venues: Callable[..., Venue],
+) -> None:
+    """A call on the old socket times out just before it drains; its reply comes a
+    moment later and is still delivered as ``late_response`` (the old socket drains
+    for a grace after its last call), then the old socket closes."""
+    grace = 10.0
+    v = venues(notice_grace=grace)
+    c = v.client()
+    late = Recorder(c, "late_response")
+    await v.connect(c)
+    v.sim.faults.delay_next(0.8, op=v.op)
+    slow = v.start(c, "late1", timeout=0.3)
+    await wait_for(lambda: "late1" in v.sent_ids())
+    t0 = time.monotonic()
+    v.sim.send_notice()
+    with pytest.raises(RequestTimeoutError) as err:
+        await slow
+    assert err.value.sent is True
+    await wait_for(lambda: len(late.of("late_response")) == 1, timeout=3)
+    request = late.of("late_response")[0]["request"]
+    args = request["args"][0] if v.exchange == "okx" else request["args"]
+    assert args[v.id_field] == "late1"
+    await wait_for(lambda: v.sim.open_sockets == 1)
+    assert time.monotonic() - t0 < grace / 2  # the client closed it, the server did not
+    assert v.ok(await v.place(c, "after1"))
+
+
 # -- 3. authentication failures: terminal and fast -------------------------------------------------
 class _BadChallengeKucoin(KucoinSimulator):
     """Checks the session challenge with another secret than the URL signature: the

@@ -23,7 +23,7 @@ __all__ = ["DRAIN_GRACE", "Handover"]
 _log = logging.getLogger("okxkc.connection")
 
 #: Seconds an old socket stays open after its last pending call ended.
-DRAIN_GRACE = 0.0
+DRAIN_GRACE = 2.0
 
 
 class HandoverOwner(Protocol):
