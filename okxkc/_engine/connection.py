@@ -80,7 +80,7 @@ class Connection:
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run a background step of this connection; close() cancels and awaits it."""
-        task = self.loop.create_task(coro)
+        task = self.loop.create_task(coro, name=f"okxkc-{self.ws_key}-step")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -188,7 +188,9 @@ class Connection:
         if self._supervisor is None or self._supervisor.done():
             if self._ready is None or self._ready.done():
                 self._ready = self.loop.create_future()
-            self._supervisor = self.loop.create_task(self._supervise())
+            self._supervisor = self.loop.create_task(
+                self._supervise(), name=f"okxkc-{self.ws_key}-supervisor"
+            )
 
     async def _wait_ready(self, meta: RequestMeta | None, deadline: float) -> Socket:
         if self._closed:
@@ -290,9 +292,12 @@ class Connection:
         self._sock = sock
         ctx = self.ctx
         sock.last_rx = self.loop.time()
-        sock.reader = self.loop.create_task(self._dispatch.read(sock))
+        sock.reader = self.loop.create_task(
+            self._dispatch.read(sock), name=f"okxkc-{self.ws_key}-reader"
+        )
         sock.heartbeat = self.loop.create_task(
-            heartbeat(sock, ctx.adapter, ctx.next_id, self._cut, self.ws_key)
+            heartbeat(sock, ctx.adapter, ctx.next_id, self._cut, self.ws_key),
+            name=f"okxkc-{self.ws_key}-heartbeat",
         )
         ready = self._ready
         if ready is not None and not ready.done():
