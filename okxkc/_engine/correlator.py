@@ -198,6 +198,13 @@ class Correlator:
             self._release(entry)
         return entry
 
+    def pop_op(self, op: str, socket_gen: int) -> list[Pending]:
+        """Take every pending entry of ``op`` written to socket ``socket_gen``."""
+        found = [e for e in self.pending.values() if e.socket_gen == socket_gen and e.meta.op == op]
+        for entry in found:
+            self.pop(entry.request_id)
+        return found
+
     def pop_late(self, request_id: str) -> Pending | None:
         return self._late.pop(request_id, None)
 

@@ -100,6 +100,14 @@ class Dispatcher:
             ctx.emit("notice", {"wsKey": self.ws_key, "account": ctx.account_index, **desc})
             self._on_notice(sock)
         elif kind == Kind.ERROR:
+            if inc.op is not None:
+                # It names the op it refuses: those calls end now, not at their deadline
+                # (each reported as its own refusal).
+                refused = self.correlator.pop_op(inc.op, sock.gen)
+                for entry in refused:
+                    self._settle(entry, inc)
+                if refused:
+                    return
             desc = ctx.adapter.describe(inc)
             _log.warning("error frame on %s: %s", self.ws_key, desc)
             ctx.emit(

@@ -33,6 +33,9 @@ class Incoming(msgspec.Struct, eq=False):
     kind: int
     envelope: Any = None
     request_id: str | None = None
+    #: For a connection-level ERROR that names the op it refuses (no id to match):
+    #: every pending call of that op on the socket ends with it.
+    op: str | None = None
 
 
 class AuthStep(msgspec.Struct, eq=False):

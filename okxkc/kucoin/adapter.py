@@ -205,7 +205,8 @@ class KucoinAdapter:
         op = env.op
         if op == "pong":
             return Incoming(Kind.PONG, env)
-        if env.id and op:
+        if env.id:
+            # Any frame with an id answers one request, even without an ``op``.
             return Incoming(Kind.RESPONSE, env, env.id)
         if env.type == "notice":
             return Incoming(Kind.NOTICE, env)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -109,6 +110,9 @@ class ResultSpec:
 RAW_RESULT = ResultSpec("raw", dict[str, Any], batch=True)
 
 _env_decoder = msgspec.json.Decoder(_Env)
+# An id echoed inside an error message ("Invalid request: {... "id":"abc1" ...}").
+_ECHOED_ID = re.compile(r'"id"\s*:\s*"([A-Za-z0-9]{1,32})"')
+_INVALID_OP = re.compile(r"Invalid op: (\S+)")
 _encoder = msgspec.json.Encoder()
 
 
@@ -202,13 +206,22 @@ class OkxAdapter:
         if frame == b"pong" or frame == "pong":
             return Incoming(Kind.PONG)
         env = _env_decoder.decode(frame)
-        if env.id and (env.op or env.event == "error"):
+        if env.id:
+            # Any frame with an id answers one request, whatever its shape (a
+            # ``subscribe`` sent through send_ws_api_request is answered with an
+            # ``event`` and no ``op``): finish() tells what it is.
             return Incoming(Kind.RESPONSE, env, env.id)
         event = env.event
         if event == "notice":
             return Incoming(Kind.NOTICE, env)
         if event == "error":
-            return Incoming(Kind.ERROR, env)
+            # OKX answers some malformed requests without their id; match them by
+            # the request it echoes (60012) or the op it names (60019).
+            echoed = _ECHOED_ID.search(env.msg)
+            if echoed is not None:
+                return Incoming(Kind.RESPONSE, env, echoed.group(1))
+            named = _INVALID_OP.match(env.msg) if str(env.code) == "60019" else None
+            return Incoming(Kind.ERROR, env, None, named.group(1) if named else None)
         return Incoming(Kind.OTHER, env)
 
     def describe(self, incoming: Incoming) -> dict[str, Any]:
@@ -229,6 +242,16 @@ class OkxAdapter:
         code = env.code if isinstance(env.code, str) else str(env.code)
         if env.event == "error":
             raise _error(code, env.msg, self.describe(incoming), env.op or meta.op, env.id)
+        if env.op is None and env.event is not None:
+            raise ExchangeError(
+                "event",
+                f"OKX answered {meta.op} with a {env.event!r} event, not a WS API reply: "
+                "okxkc's sockets carry trading requests; channel subscriptions need a "
+                "stream client",
+                self.describe(incoming),
+                op=meta.op,
+                request_id=env.id,
+            )
         data = spec.decoder.decode(env.data) if env.data else []
         resp: OkxResponse[Any] = OkxResponse(
             id=env.id or "",
