@@ -114,6 +114,9 @@ class CommonOptions:
     time_sync: bool = False
     #: Logger for lifecycle events (default ``logging.getLogger("okxkc")``).
     logger: logging.Logger | None = None
+    #: Wait (within each call's deadline) to stay under the exchange's published
+    #: per-op rate limits instead of sending and being refused.
+    pacing: bool = False
 
 
 def _exp_time(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:

@@ -33,6 +33,7 @@ class EngineOptions(Protocol):
     reconnect_max: float
     ping_interval: float | None
     pong_timeout: float | None
+    pacing: bool
 
 
 class RequestMeta(msgspec.Struct, eq=False):

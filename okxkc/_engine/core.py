@@ -20,6 +20,7 @@ from .context import ConnectionContext, EngineOptions, RequestMeta
 from .correlator import new_id_source
 from .events import EventEmitter
 from .loop import engine
+from .pacing import Pacer
 from .protocol import Adapter
 
 __all__ = ["ClientCore", "EngineOptions", "RequestMeta"]
@@ -57,6 +58,8 @@ class ClientCore:
         self.connections: dict[tuple[int, str], Connection] = {}
         self._http: aiohttp.ClientSession | None = None
         self.closed = False
+        #: Per account, when ``pacing=True``: waits to stay under the exchange's limits.
+        self.pacers: dict[int, Pacer] | None = {} if options.pacing else None
         #: Awaited before every connect attempt (e.g. server-time sync).
         self.before_connect: Callable[[], Awaitable[None]] | None = None
 
@@ -116,7 +119,19 @@ class ClientCore:
             account_index, meta.ws_key
         )
         # Deadlines are monotonic (see correlator): never earlier than the caller asked.
-        return await conn.request(meta, time.monotonic() + meta.timeout)
+        deadline = time.monotonic() + meta.timeout
+        if self.pacers is not None:
+            await self._pace(account_index, meta, deadline)
+        return await conn.request(meta, deadline)
+
+    async def _pace(self, account_index: int, meta: RequestMeta, deadline: float) -> None:
+        assert self.pacers is not None
+        pacer = self.pacers.get(account_index)
+        if pacer is None:
+            pacer = self.pacers[account_index] = Pacer()
+        costs = self.adapter.pacing_costs(meta.op, meta.args)
+        if costs:
+            await pacer.acquire(costs, deadline, meta.op)
 
     async def connect(self, pairs: Sequence[tuple[int, str]], timeout: float) -> None:
         """Open and authenticate each (account, ws key) now; raise the first failure."""

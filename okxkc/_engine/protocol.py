@@ -7,7 +7,7 @@ a result or an exception. It never does I/O; the engine does all of that.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -75,6 +75,10 @@ class Adapter(Protocol):
         """Whether a login refused with ``code`` may succeed if simply tried again later
         (exchange busy, rate limited, timed out); otherwise it is permanent (key,
         signature, passphrase, environment, IP) and ends the connection's tries."""
+
+    def pacing_costs(self, op: str, args: Any) -> Sequence[tuple[Hashable, int, int, float]]:
+        """What sending ``op`` with ``args`` uses of the exchange's published rate
+        limits, per account: ``(limit key, units, limit, window seconds)`` each."""
 
     def ping_frame(self, request_id: str) -> str:
         """The heartbeat frame to send."""

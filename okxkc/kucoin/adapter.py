@@ -58,6 +58,37 @@ def login_error_is_transient(code: str | None) -> bool:
     return code in TRANSIENT_LOGIN_CODES
 
 
+# Published limits: each WS API op draws on the REST resource pool of its REST twin,
+# with that endpoint's weight, per account, per 30 s; the pool sizes are the VIP0
+# ones (the lowest). Source: KuCoin's API docs, "Rate limit" (resource pools per VIP
+# level) and each endpoint's "API-RATE-LIMIT-WEIGHT". That WS ops draw on the same
+# pools is not stated; the quota in every reply says so.
+PACING_WINDOW = 30.0
+PACING_POOLS = {"spot": 4000, "futures": 2000}
+PACING_WEIGHTS: dict[str, tuple[str, int]] = {
+    "spot.order": ("spot", 1),
+    "spot.sync_order": ("spot", 1),
+    "spot.modify": ("spot", 1),
+    "spot.cancel": ("spot", 1),
+    "spot.sync_cancel": ("spot", 1),
+    "margin.order": ("spot", 2),
+    "margin.cancel": ("spot", 2),
+    "futures.order": ("futures", 2),
+    "futures.cancel": ("futures", 1),
+    "futures.multi_order": ("futures", 20),
+    "futures.multi_cancel": ("futures", 20),
+}
+
+
+def pacing_costs(op: str, args: Any) -> list[tuple[Any, int, int, float]]:
+    """What one KuCoin request uses of its resource pool (see the table above)."""
+    found = PACING_WEIGHTS.get(op)
+    if found is None:
+        return []
+    pool, weight = found
+    return [((pool,), weight, PACING_POOLS[pool], PACING_WINDOW)]
+
+
 def sign(secret: str, message: str) -> str:
     """Base64 HMAC-SHA256, KuCoin's signature for the URL, passphrase and challenge."""
     return base64.b64encode(
@@ -185,6 +216,9 @@ class KucoinAdapter:
 
     def login_error_is_transient(self, code: str | None) -> bool:
         return login_error_is_transient(code)
+
+    def pacing_costs(self, op: str, args: Any) -> list[tuple[Any, int, int, float]]:
+        return pacing_costs(op, args)
 
     def ping_frame(self, request_id: str) -> str:
         return f'{{"id":"{request_id}","op":"ping","timestamp":{self.now_ms()}}}'

@@ -76,6 +76,64 @@ def login_error_is_transient(code: str | None) -> bool:
     return code in TRANSIENT_LOGIN_CODES
 
 
+# Published trading rate limits, per User ID (a sub-account is its own user), the
+# window is 2 s (source: the OKX API docs, "Rate limits" in the overview and the
+# "Rate limit" line of each trading op's page). Per instrument: each order, amend
+# or cancel counts against its own instrument; a batch counts its items, and a
+# batch of one item counts against the single-order limit.
+PACING_WINDOW = 2.0
+PACING_PER_INSTRUMENT = {
+    "order": 60,
+    "cancel-order": 60,
+    "amend-order": 60,
+    "batch-orders": 300,
+    "batch-cancel-orders": 300,
+    "batch-amend-orders": 300,
+}
+_SINGLE_OF = {
+    "batch-orders": "order",
+    "batch-cancel-orders": "cancel-order",
+    "batch-amend-orders": "amend-order",
+}
+PACING_PER_ACCOUNT = {
+    "mass-cancel": 5,
+    "sprd-order": 20,
+    "sprd-amend-order": 20,
+    "sprd-cancel-order": 20,
+    "sprd-mass-cancel": 5,
+}
+# New and amended orders of a sub-account together, each batch item counting
+# (error 50061; the base tier, VIP5+ fill-ratio tiers allow more).
+PACING_SUB_ACCOUNT = 1000
+_SUB_ACCOUNT_OPS = frozenset({"order", "batch-orders", "amend-order", "batch-amend-orders"})
+
+
+def pacing_costs(op: str, args: Any) -> list[tuple[Any, int, int, float]]:
+    """What one OKX request uses of the published limits (see the tables above)."""
+    items = args if isinstance(args, list) else [args]
+    costs: list[tuple[Any, int, int, float]] = []
+    per_inst = PACING_PER_INSTRUMENT.get(op)
+    if per_inst is not None:
+        if len(items) == 1 and op in _SINGLE_OF:
+            op = _SINGLE_OF[op]
+            per_inst = PACING_PER_INSTRUMENT[op]
+        counts: dict[Any, int] = {}
+        for item in items:
+            inst = None
+            if isinstance(item, dict):
+                inst = item.get("instIdCode", item.get("instId"))
+            counts[inst] = counts.get(inst, 0) + 1
+        for inst, n in counts.items():
+            costs.append(((op, inst), n, per_inst, PACING_WINDOW))
+    else:
+        per_account = PACING_PER_ACCOUNT.get(op)
+        if per_account is not None:
+            costs.append(((op,), 1, per_account, PACING_WINDOW))
+    if op in _SUB_ACCOUNT_OPS:
+        costs.append((("sub-account",), len(items), PACING_SUB_ACCOUNT, PACING_WINDOW))
+    return costs
+
+
 def sign_login(secret: str, timestamp: str) -> str:
     """Base64 HMAC-SHA256 of ``timestamp + "GET" + "/users/self/verify"``."""
     prehash = f"{timestamp}GET/users/self/verify".encode()
@@ -186,6 +244,9 @@ class OkxAdapter:
 
     def login_error_is_transient(self, code: str | None) -> bool:
         return login_error_is_transient(code)
+
+    def pacing_costs(self, op: str, args: Any) -> list[tuple[Any, int, int, float]]:
+        return pacing_costs(op, args)
 
     def ping_frame(self, request_id: str) -> str:
         return "ping"
