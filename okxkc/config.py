@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
+import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -56,6 +58,22 @@ def _url(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
             f"credentials are never sent over plain {parts.scheme}:// except to a loopback host; "
             f"use {parts.scheme}s:// for {parts.hostname}",
         )
+
+
+def _ca_file(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not os.path.isfile(value):
+        raise ValidationError("ca_file", f"must be the path of a PEM file, got {value!r}")
+
+
+def _ssl_context(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, ssl.SSLContext):
+        raise ValidationError("ssl_context", f"must be an ssl.SSLContext, got {value!r}")
+    if inst.ca_file is not None:
+        raise ValidationError("ssl_context", "give ssl_context or ca_file, not both")
 
 
 def is_loopback(host: str) -> bool:
@@ -117,6 +135,12 @@ class CommonOptions:
     #: Wait (within each call's deadline) to stay under the exchange's published
     #: per-op rate limits instead of sending and being refused.
     pacing: bool = False
+    #: Trust the CAs in this PEM file for ``wss://`` and ``https://`` (e.g. a private
+    #: gateway or a simulator with its own certificate); the system CAs otherwise.
+    ca_file: str | None = attrs.field(default=None, validator=_ca_file)
+    #: The TLS context for ``wss://`` and ``https://`` (client certificates, pinning);
+    #: give this or ``ca_file``, not both.
+    ssl_context: ssl.SSLContext | None = attrs.field(default=None, validator=_ssl_context)
 
 
 def _exp_time(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
@@ -194,6 +218,7 @@ for _cls, _fields in (
         _cls, make_dict_structure_fn(_cls, _converter, _cattrs_forbid_extra_keys=True, **_overrides)
     )
 _converter.register_structure_hook(logging.Logger, lambda v, _t: v)
+_converter.register_structure_hook(ssl.SSLContext, lambda v, _t: v)  # checked by its validator
 
 C = TypeVar("C", bound=CommonOptions)
 

@@ -9,6 +9,7 @@ the other connections, the HTTP session or the client core itself.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -34,6 +35,8 @@ class EngineOptions(Protocol):
     ping_interval: float | None
     pong_timeout: float | None
     pacing: bool
+    ca_file: str | None
+    ssl_context: ssl.SSLContext | None
 
 
 class RequestMeta(msgspec.Struct, eq=False):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -71,10 +72,21 @@ class ClientCore:
     @property
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:
+            # One TLS setting for the websocket and the REST helpers alike.
             self._http = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.options.connect_timeout)
+                connector=aiohttp.TCPConnector(ssl=self._tls()),
+                timeout=aiohttp.ClientTimeout(total=self.options.connect_timeout),
             )
         return self._http
+
+    def _tls(self) -> ssl.SSLContext | bool:
+        """``ssl_context``, else a context trusting ``ca_file``, else the system's CAs."""
+        ctx = self.options.ssl_context
+        if ctx is not None:
+            return ctx
+        if self.options.ca_file is not None:
+            return ssl.create_default_context(cafile=self.options.ca_file)
+        return True
 
     def connection(self, account_index: int, ws_key: str) -> Connection:
         conn = self.connections.get((account_index, ws_key))
