@@ -2,7 +2,7 @@
 so it also runs in a peer's own virtualenv (ccxt) without okxkc or the project's
 dependencies.
 
-A *plan* (a dict from ``run.py``) says what to measure in this fresh process:
+A *plan* (a dict from ``runner.py``) says what to measure in this fresh process:
 
 - ``cold``: always measured first: construct the client, then the first order
   acknowledged (connect and login included), in seconds;
@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["drive_async", "drive_sync", "write_result"]
+__all__ = ["drive_async", "drive_sync", "read_plan", "run_loop", "write_result"]
 
 _ns = time.perf_counter_ns
 

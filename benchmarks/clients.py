@@ -2,7 +2,7 @@
 
     python benchmarks/clients.py CLIENT PLAN_JSON RESULT_FILE
 
-One client per process (``run.py`` starts a fresh one for each measurement).
+One client per process (``runner.py`` starts a fresh one for each measurement).
 Every client places the same OKX ``order`` (or KuCoin ``spot.order``): an IOC
 buy of 0.01 BTC-USDT at 20000, by ``instIdCode`` on OKX.
 
@@ -17,14 +17,15 @@ else), the least any Python client on aiohttp can cost:
 
 okxkc: ``okxkc-sync``, ``okxkc-async`` (caller on its own stock asyncio loop),
 ``okxkc-engine`` (``okxkc.run(main())``, engine-loop mode). KuCoin variants are
-prefixed ``kucoin-``. ``okxkc-memory`` is the long-run memory check.
+prefixed ``kucoin-``; the plan's ``kucoin_op`` picks the KuCoin order they send
+(``spot``: ``spot.order``, ``uta``: ``uta.order``; ``KUCOIN`` below), floors and
+okxkc alike. ``okxkc-memory`` is the long-run memory check (``memory.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import gc
 import hashlib
 import hmac
 import os
@@ -62,13 +63,35 @@ def okx_order(code: int) -> dict[str, Any]:
     }
 
 
-KUCOIN_ORDER = {
-    "symbol": "BTC-USDT",
-    "side": "buy",
-    "type": "limit",
-    "price": "20000",
-    "size": "0.01",
-    "timeInForce": "IOC",
+# The same IOC limit buy as a classic spot order and as a UTA order (the fields the
+# official SDK's peer sends too): (wire op, okxkc method, args).
+KUCOIN: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "spot": (
+        "spot.order",
+        "submit_new_spot_order",
+        {
+            "symbol": "BTC-USDT",
+            "side": "buy",
+            "type": "limit",
+            "price": "20000",
+            "size": "0.01",
+            "timeInForce": "IOC",
+        },
+    ),
+    "uta": (
+        "uta.order",
+        "submit_uta_order",
+        {
+            "tradeType": "SPOT",
+            "symbol": "BTC-USDT",
+            "side": "BUY",
+            "orderType": "LIMIT",
+            "size": "0.01",
+            "sizeUnit": "BASECCY",
+            "price": "20000",
+            "timeInForce": "IOC",
+        },
+    ),
 }
 
 
@@ -76,14 +99,6 @@ def _b64_hmac(secret: str, message: str) -> str:
     return base64.b64encode(
         hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
     ).decode()
-
-
-def _new_loop(name: str) -> asyncio.AbstractEventLoop:
-    if name == "uvloop":
-        import uvloop
-
-        return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
 
 
 # -- the bare client (the floor) ----------------------------------------------------------
@@ -107,8 +122,8 @@ class Bare:
             self.op, self.ok = "order", "0"
             self.args: Any = [okx_order(plan["inst_id_code"])]
         else:
-            self.op, self.ok = "spot.order", "200000"
-            self.args = KUCOIN_ORDER
+            self.op, _, self.args = KUCOIN[plan["kucoin_op"]]
+            self.ok = "200000"
 
     async def connect(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -211,7 +226,9 @@ class _LoopThread:
     """A background uvloop thread, like okxkc's engine."""
 
     def start(self) -> asyncio.AbstractEventLoop:
-        self.loop = _new_loop("uvloop")
+        import uvloop
+
+        self.loop = uvloop.new_event_loop()
         ready = threading.Event()
 
         def main() -> None:
@@ -294,8 +311,8 @@ def _okxkc_call(exchange: str, client: Any, plan: dict[str, Any]) -> Callable[[]
         params = okx_order(plan["inst_id_code"])
         submit = client.submit_new_order
     else:
-        params = KUCOIN_ORDER
-        submit = client.submit_new_spot_order
+        _, method, params = KUCOIN[plan["kucoin_op"]]
+        submit = getattr(client, method)
     return lambda: submit(**params)
 
 
@@ -341,117 +358,6 @@ class OkxkcAsync:
         await self.client.close()
 
 
-# -- memory growth -----------------------------------------------------------------------------
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _snapshot() -> dict[str, int]:
-    gc.collect()
-    return {"rss": _rss_bytes(), "objects": len(gc.get_objects())}
-
-
-MEMORY_REQUEST_TIMEOUT = 2.0
-
-
-def memory(plan: dict[str, Any]) -> dict[str, Any]:
-    """RSS and live-object growth of okxkc over many orders, after a warm-up.
-
-    Three phases in one process, each measured on its own: engine-loop mode
-    (``okxkc.run``) with ``in_flight`` orders in flight for ``memory_orders``
-    orders, then the async facade from the caller's own loop and the sync facade
-    from ``threads`` threads for ``memory_facade_orders`` each. The pending map
-    must be empty after each phase.
-    """
-    from _workload import _threads
-
-    import okxkc
-
-    level = plan["in_flight"]
-
-    async def pump(order: Callable[[], Any], count: int) -> None:
-        left = [count]
-
-        async def worker() -> None:
-            while left[0] > 0:
-                left[0] -= 1
-                await order()
-
-        await asyncio.gather(*(worker() for _ in range(level)))
-
-    # okxkc keeps one loop timer per 10 ms of deadlines, armed until that deadline
-    # passes: both snapshots are taken once the deadlines of the orders just sent have
-    # passed, so they see the same state and only a leak shows as growth. A short
-    # request timeout keeps that wait short.
-    plan = dict(plan, request_timeout=MEMORY_REQUEST_TIMEOUT)
-    settle = MEMORY_REQUEST_TIMEOUT + 0.1
-
-    def measure(run: Callable[[int], Any], n: int, client: Any) -> dict[str, Any]:
-        run(min(20_000, max(n // 10, 1000)))  # warm-up: caches, freelists, arenas
-        time.sleep(settle)
-        before = _snapshot()
-        t = time.perf_counter()
-        run(n)
-        secs = time.perf_counter() - t
-        time.sleep(settle)
-        after = _snapshot()
-        return {
-            "orders": n,
-            "seconds": secs,
-            "rss_before": before["rss"],
-            "rss_after": after["rss"],
-            "rss_growth": after["rss"] - before["rss"],
-            "objects_growth": after["objects"] - before["objects"],
-            "pending_after": client.pending_requests(),
-        }
-
-    out: dict[str, Any] = {}
-
-    engine_client = OkxkcAsync("okx", plan)
-
-    async def engine_phase() -> dict[str, Any]:
-        await engine_client.open()
-        loop = asyncio.get_running_loop()
-        # measure() blocks, so it runs in a helper thread that drives this loop.
-        return await loop.run_in_executor(
-            None,
-            lambda: measure(
-                lambda k: asyncio.run_coroutine_threadsafe(
-                    pump(engine_client.order, k), loop
-                ).result(),
-                plan["memory_orders"],
-                engine_client.client,
-            ),
-        )
-
-    out["engine"] = okxkc.run(engine_phase())
-    okxkc.run(engine_client.close())
-
-    aclient = OkxkcAsync("okx", plan)
-    caller = asyncio.new_event_loop()
-    caller.run_until_complete(aclient.open())
-    out["async"] = measure(
-        lambda k: caller.run_until_complete(pump(aclient.order, k)),
-        plan["memory_facade_orders"],
-        aclient.client,
-    )
-    caller.run_until_complete(aclient.close())
-    caller.close()
-
-    sync = OkxkcSync("okx", plan)
-    sync.open()
-    out["sync"] = measure(
-        lambda k: _threads(sync.order, plan["threads"], k),
-        plan["memory_facade_orders"],
-        sync.client,
-    )
-    sync.close()
-    return out
-
-
 # -- entry point -------------------------------------------------------------------------------
 
 _ASYNC: dict[str, tuple[type, str]] = {
@@ -468,6 +374,8 @@ def run(name: str, plan: dict[str, Any]) -> dict[str, Any]:
     if name.startswith("kucoin-"):
         exchange, name = "kucoin", name[len("kucoin-") :]
     if name == "okxkc-memory":
+        from memory import memory
+
         return memory(plan)
     if name in _SYNC:
         return drive_sync(_SYNC[name](exchange, plan), plan)

@@ -1,11 +1,11 @@
 """ccxt.pro okx ``create_order_ws`` as a benchmark client (runs in ccxt's own venv).
 
-    benchmarks/.cache/ccxt-venv/bin/python benchmarks/peer_ccxt.py CLIENT PLAN_JSON RESULT_FILE
+    <cache>/ccxt-venv/bin/python benchmarks/peer_ccxt.py CLIENT PLAN_JSON RESULT_FILE
 
-CLIENT is ``ccxt-asyncio`` or ``ccxt-uvloop`` (the caller's loop). Set up as
-``reference/peers.md`` §2.1 says: rate limiter off, markets injected from the
-simulator's instrument row (``set_markets(parse_markets(...))``, so no REST call
-is made), ``createOrderWs.op = order`` so it sends OKX ``order`` (not a one-item
+CLIENT is ``ccxt-asyncio`` or ``ccxt-uvloop`` (the caller's loop). Set up for a
+fair comparison: rate limiter off, markets injected from the simulator's
+instrument row (``set_markets(parse_markets(...))``, so no REST call is made),
+``createOrderWs.op = order`` so it sends OKX ``order`` (not a one-item
 ``batch-orders``), and no permessage-deflate (okxkc and the floors offer none).
 The order is the same IOC buy: ccxt turns ``limit`` + ``timeInForce: IOC`` into
 ``ordType: ioc`` and sends ``instIdCode``; it also adds its own ``clOrdId``,

@@ -1,6 +1,6 @@
 // The Node SDK okx-api (sieblyio) WebsocketAPIClient.submitNewOrder as a benchmark client.
 //
-//   NODE_PATH=benchmarks/.cache/node/node_modules node benchmarks/peer_node.js CLIENT PLAN_JSON RESULT_FILE
+//   NODE_PATH=<cache>/node/node_modules node benchmarks/peer_node.js CLIENT PLAN_JSON RESULT_FILE
 //
 // Runs the same plan as benchmarks/_workload.py: cold start (construct -> first
 // order acknowledged), warm-up, sequential round trips, pipelined throughput with

@@ -4,7 +4,7 @@
 
 A shortcut for ``run.py`` with no peers, no pipelined runs, no memory run and no
 import timing; the table and the targets that need only these figures are
-printed, and the results go to ``benchmarks/results/roundtrip/``. The full
+printed, and the summary goes to ``<cache>/results/roundtrip/`` (not committed). The full
 harness is ``benchmarks/run.py``.
 """
 
@@ -34,6 +34,7 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    out = run.peers.default_cache() / "results" / "roundtrip"
     return run.main(
         [
             "--quick",
@@ -48,7 +49,9 @@ def main() -> int:
             "--rounds",
             str(args.rounds),
             "--out",
-            str(run.HERE / "results" / "roundtrip"),
+            str(out),
+            "--raw",
+            str(out),
         ]
     )
 

@@ -12,8 +12,8 @@ sends them over one persistent, authenticated WebSocket instead of one signed HT
 request each, and ``res.to_dict()`` is the JSON dict the code below it already reads.
 What changes: a refused order raises ``ExchangeError`` (with ``.code``, ``.msg`` and
 the raw reply in ``.response``) instead of coming back with a non-zero code; a bad
-value raises ``ValidationError`` naming the field, and a misspelt field name Python's
-own ``TypeError``, both before anything is sent.
+value or a misspelt field name raises ``ValidationError`` naming the field (with a
+"did you mean ...?" for a misspelling), before anything is sent.
 
 Runs against the simulators with no arguments; for the real exchanges drop the
 simulators and the ``base_*_url`` options and pass your own keys.
@@ -100,10 +100,10 @@ def okx_port(sim: OkxSimulator) -> None:
             client.submit_new_order(**{**OKX_ORDERS[0], "side": "BUY"})
         except ValidationError as exc:
             print(f"okx caught before sending: bad {exc.field}")
-        # ... and a misspelt name is an unexpected keyword argument.
+        # ... and so does a misspelt name, with the closest field suggested.
         try:
             client.submit_new_order(**{**OKX_ORDERS[0], "ordtype": "limit"})
-        except TypeError as exc:
+        except ValidationError as exc:
             print(f"okx caught before sending: {exc}")
 
 

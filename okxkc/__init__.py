@@ -5,13 +5,14 @@
     from okxkc.kucoin import WebsocketAPIClient, AsyncWebsocketAPIClient
 
 The exchange clients are also here with a prefix (``okxkc.OkxWebsocketAPIClient``),
-imported on first use so ``import okxkc`` stays cheap.
+and the account types (``okxkc.KucoinAccount``), imported on first use so
+``import okxkc`` stays cheap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._version import __version__
 from .errors import (
@@ -27,6 +28,13 @@ from .errors import (
     ValidationError,
 )
 
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers
+    from .config import KucoinAccount, OkxAccount
+    from .kucoin import AsyncWebsocketAPIClient as AsyncKucoinWebsocketAPIClient
+    from .kucoin import WebsocketAPIClient as KucoinWebsocketAPIClient
+    from .okx import AsyncWebsocketAPIClient as AsyncOkxWebsocketAPIClient
+    from .okx import WebsocketAPIClient as OkxWebsocketAPIClient
+
 __all__ = [
     "AsyncKucoinWebsocketAPIClient",
     "AsyncOkxWebsocketAPIClient",
@@ -35,7 +43,9 @@ __all__ = [
     "ConnectionLostError",
     "EngineThreadError",
     "ExchangeError",
+    "KucoinAccount",
     "KucoinWebsocketAPIClient",
+    "OkxAccount",
     "OkxWebsocketAPIClient",
     "OkxkcError",
     "PartialFailureError",
@@ -53,6 +63,8 @@ _LAZY = {
     "AsyncOkxWebsocketAPIClient": ("okxkc.okx", "AsyncWebsocketAPIClient"),
     "KucoinWebsocketAPIClient": ("okxkc.kucoin", "WebsocketAPIClient"),
     "AsyncKucoinWebsocketAPIClient": ("okxkc.kucoin", "AsyncWebsocketAPIClient"),
+    "OkxAccount": ("okxkc.config", "OkxAccount"),
+    "KucoinAccount": ("okxkc.config", "KucoinAccount"),
 }
 
 

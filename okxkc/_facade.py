@@ -1,12 +1,15 @@
 """What the generated facades inherit: argument handling and the hand-off to the engine.
 
-The sync facade blocks on ``run_coroutine_threadsafe``; the async facade awaits
-the same coroutine through ``wrap_future`` (or directly in engine-loop mode).
-Validation runs in the caller's thread, before anything reaches the engine.
+The sync facade blocks on the engine coroutine; the async facade awaits it from
+the caller's loop (or directly in engine-loop mode). Validation runs in the
+caller's thread, before anything reaches the engine. The public lifecycle methods
+(``send_ws_api_request``, ``connect_ws_api``, ``close``, the context managers) are
+generated from one template by ``tools/generate.py``; what they share lives here.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from asyncio import get_running_loop
@@ -19,17 +22,19 @@ from ._engine.events import EventEmitter
 from ._engine.loop import current_pid, engine
 from ._engine.protocol import Adapter
 from ._ops import Operation, check_extra_names, validate_batch, validate_item
-from .config import CommonOptions
+from .config import CommonOptions, check_exp_time
 from .errors import ClientClosedError, ValidationError
 
 __all__ = ["AsyncFacade", "FacadeBase", "SyncFacade"]
 
 T = TypeVar("T")
 
-# Bounds of a call's ``timeout`` (seconds) and ``exp_time`` (ms): finite, and far
-# beyond anything useful, so a typo fails loudly instead of waiting for ages.
+# Bound of a call's ``timeout`` (seconds): finite, and far beyond anything useful, so
+# a typo fails loudly instead of waiting for ages.
 MAX_TIMEOUT = 86_400.0
-MAX_EXP_TIME_MS = 86_400_000
+
+#: The keyword arguments every generated method takes besides the exchange's fields.
+CONTROL_KEYWORDS = ("account", "timeout", "exp_time", "extra_params")
 
 _LIFECYCLE = (
     "open",
@@ -67,6 +72,34 @@ def _attach_logging(emitter: EventEmitter, logger: logging.Logger) -> None:
 
     for name in _LIFECYCLE:
         emitter.on(name, log)
+
+
+def _unknown_field_hint(op: Operation, params: Any, exc: ValidationError) -> ValidationError:
+    """``exc`` with "did you mean ...?" when it is about a field name the caller made up.
+
+    Runs only on the error path: the validator names the unknown key in ``.field``
+    (``sidee``, or ``orders[2].sidee`` in a batch).
+    """
+    name = exc.field.rpartition(".")[2] if op.batch else exc.field
+    if name in op.fields or "did you mean" in exc.reason:
+        return exc
+    given: Any = params
+    if op.batch:
+        items = params if isinstance(params, (list, tuple)) else ()
+        given = next((it for it in items if isinstance(it, Mapping) and name in it), None)
+    if not isinstance(given, Mapping) or name not in given:
+        return exc
+    if name in CONTROL_KEYWORDS:
+        return ValidationError(name, f"{op.method} does not take {name}")
+    known = list(op.fields)
+    if not op.batch:
+        known += [k for k in CONTROL_KEYWORDS if k != "exp_time" or op.exp_time]
+    lower = {k.lower(): k for k in known}
+    match = lower.get(name.lower()) or next(iter(difflib.get_close_matches(name, known, 1)), None)
+    if match is None:
+        return exc
+    hint = "" if op.batch else " (unlisted fields go in extra_params)"
+    return ValidationError(exc.field, f"is not a field of {op.op}; did you mean {match}?{hint}")
 
 
 class FacadeBase:
@@ -152,25 +185,12 @@ class FacadeBase:
             )
         return float(timeout)
 
-    @staticmethod
-    def _check_exp_time(exp_time: Any) -> None:
-        if exp_time is None:
-            return
-        if (
-            isinstance(exp_time, bool)
-            or not isinstance(exp_time, int)
-            or not 0 < exp_time <= MAX_EXP_TIME_MS
-        ):
-            raise ValidationError(
-                "exp_time",
-                f"must be a positive whole number of milliseconds, at most {MAX_EXP_TIME_MS}; "
-                f"got {_show_number(exp_time)}",
-            )
-
     def _ws_key_for(self, op: Operation) -> str:
         return op.ws_key
 
     def _extras(self, op: Operation, exp_time: int | None) -> Any:
+        if exp_time is not None:
+            raise ValidationError("exp_time", f"{op.op} does not take a request expiry")
         return None
 
     def _wrap_args(self, op: Operation, items: list[dict[str, Any]]) -> Any:
@@ -195,13 +215,16 @@ class FacadeBase:
         idx = 0 if account is None else self._account_index(account)
         t = self._config.request_timeout if timeout is None else self._timeout(timeout)
         if exp_time is not None:
-            self._check_exp_time(exp_time)
-        if op.batch:
-            items = validate_batch(op, params)
-        else:
-            if extra is not None:
-                check_extra_names(extra)
-            items = [validate_item(op, params, "", extra)]
+            check_exp_time(exp_time)
+        try:
+            if op.batch:
+                items = validate_batch(op, params)
+            else:
+                if extra is not None:
+                    check_extra_names(extra)
+                items = [validate_item(op, params, "", extra)]
+        except ValidationError as exc:
+            raise _unknown_field_hint(op, params, exc) from None
         meta = RequestMeta(
             op.op,
             self._ws_key_for(op),
@@ -245,6 +268,8 @@ class FacadeBase:
     def _pairs(
         self, ws_keys: Sequence[str] | None, account: int | str | None
     ) -> list[tuple[int, str]]:
+        if isinstance(ws_keys, str):
+            ws_keys = [ws_keys]
         keys = [self._normalize_ws_key(k) for k in ws_keys] if ws_keys else list(self._ws_keys)
         accounts = range(len(self._api_keys)) if account is None else [self._account_index(account)]
         return [(a, k) for a in accounts for k in keys]
@@ -252,6 +277,42 @@ class FacadeBase:
     def _send(self, idx: int, meta: RequestMeta, op: Operation | None) -> Coroutine[Any, Any, Any]:
         """The coroutine that runs on the engine loop for one call."""
         return self._core.request(idx, meta)
+
+    # -- what the generated lifecycle methods run ------------------------------------------
+    def _raw_request(
+        self,
+        ws_key: str,
+        op: str,
+        params: Any,
+        account: int | str | None,
+        timeout: float | None,
+        extras: Mapping[str, Any],
+    ) -> Coroutine[Any, Any, Any]:
+        """``send_ws_api_request``: the engine coroutine of one unvalidated request."""
+        idx, meta = self._prepare_raw(ws_key, op, params, account, timeout, extras or None)
+        return self._send(idx, meta, None)
+
+    def _connecting(
+        self, ws_keys: Sequence[str] | None, account: int | str | None, timeout: float | None
+    ) -> Coroutine[Any, Any, None]:
+        """``connect_ws_api``: open and authenticate the sockets (overridden to warm more)."""
+        self._check_process()
+        pairs = self._pairs(ws_keys, account)
+        return self._warm_up(pairs, self._timeout(timeout))
+
+    def _warm_up(self, pairs: list[tuple[int, str]], timeout: float) -> Coroutine[Any, Any, None]:
+        """The engine coroutine of ``connect_ws_api`` for checked arguments."""
+        return self._core.connect(pairs, timeout)
+
+    def _closing(self, blocking: bool) -> Coroutine[Any, Any, None] | None:
+        """``close``: the coroutine to run, or ``None`` when there is nothing to wait for."""
+        if current_pid() != self._pid:
+            return None  # a forked child: the sockets are the parent's to close
+        if blocking and engine.in_engine_thread():
+            # A blocking close from a callback on the engine loop cannot wait for itself.
+            engine.loop.create_task(self._core.close())
+            return None
+        return self._core.close()
 
 
 class SyncFacade(FacadeBase):
@@ -269,49 +330,9 @@ class SyncFacade(FacadeBase):
         idx, meta = self._prepare(op, params, extra, account, timeout, exp_time)
         return engine.run_sync(self._send(idx, meta, op), op.method)
 
-    def send_ws_api_request(
-        self,
-        ws_key: str,
-        op: str,
-        params: Any,
-        *,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **extras: Any,
-    ) -> Any:
-        """Send any op with raw params (no validation beyond the envelope); returns the reply."""
-        idx, meta = self._prepare_raw(ws_key, op, params, account, timeout, extras or None)
-        return engine.run_sync(self._send(idx, meta, None), "send_ws_api_request")
-
-    def connect_ws_api(
-        self,
-        ws_keys: Sequence[str] | None = None,
-        *,
-        account: int | str | None = None,
-        timeout: float | None = None,
-    ) -> None:
-        """Open and authenticate the sockets now, so the first order pays no connect time.
-
-        Also clears a past login rejection and tries again.
-        """
-        self._check_process()
-        pairs = self._pairs(ws_keys, account)
-        engine.run_sync(self._core.connect(pairs, self._timeout(timeout)), "connect_ws_api")
-
-    def close(self) -> None:
-        """Close every socket; requests in flight fail with ``ClientClosedError``."""
-        if current_pid() != self._pid:
-            return  # a forked child: the sockets are the parent's to close
-        if engine.in_engine_thread():
-            engine.loop.create_task(self._core.close())
-            return
-        engine.run_sync(self._core.close(), "close")
-
-    def __enter__(self: T) -> T:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    @staticmethod
+    def _run(coro: Coroutine[Any, Any, T], what: str) -> T:
+        return engine.run_sync(coro, what)
 
 
 class AsyncFacade(FacadeBase):
@@ -333,40 +354,6 @@ class AsyncFacade(FacadeBase):
             return await self._send(idx, meta, op)
         return await engine.run_async(self._send(idx, meta, op))
 
-    async def send_ws_api_request(
-        self,
-        ws_key: str,
-        op: str,
-        params: Any,
-        *,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **extras: Any,
-    ) -> Any:
-        """Send any op with raw params (no validation beyond the envelope); returns the reply."""
-        idx, meta = self._prepare_raw(ws_key, op, params, account, timeout, extras or None)
-        return await engine.run_async(self._send(idx, meta, None))
-
-    async def connect_ws_api(
-        self,
-        ws_keys: Sequence[str] | None = None,
-        *,
-        account: int | str | None = None,
-        timeout: float | None = None,
-    ) -> None:
-        """Open and authenticate the sockets now (also clears a past login rejection)."""
-        self._check_process()
-        pairs = self._pairs(ws_keys, account)
-        await engine.run_async(self._core.connect(pairs, self._timeout(timeout)))
-
-    async def close(self) -> None:
-        """Close every socket; requests in flight fail with ``ClientClosedError``."""
-        if current_pid() != self._pid:
-            return  # a forked child: the sockets are the parent's to close
-        await engine.run_async(self._core.close())
-
-    async def __aenter__(self: T) -> T:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    @staticmethod
+    async def _run(coro: Coroutine[Any, Any, T], what: str) -> T:
+        return await engine.run_async(coro)

@@ -11,14 +11,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import Enum
 from typing import Any
+
+import attrs
 
 from .errors import ValidationError
 
 __all__ = [
     "MAX_DECIMAL_LEN",
+    "Kind",
     "Operation",
     "Param",
     "check_extra_names",
@@ -39,28 +42,83 @@ _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 _MAX_DEPTH = 8
 
 
-@dataclass(frozen=True)
-class Param:
-    """One request field, named exactly as the exchange names it.
+class Kind(str, Enum):
+    """What a request field holds, and so how it is checked and sent.
 
-    kind: ``str`` | ``dec`` (number sent as an exact decimal string) | ``int`` (signed
-    64-bit) | ``bool`` | ``list`` (list of objects) | ``strlist`` (list of strings) |
-    ``obj`` (object). ``list`` and ``obj`` contents are free-form but must be JSON:
-    string keys, no cycles, floats and Decimals sent as decimal strings.
+    Members are ``str`` values: ``Kind.DEC == "dec"``.
+    """
+
+    STR = "str"  #: text
+    DEC = "dec"  #: a number, sent as an exact decimal string
+    INT = "int"  #: a signed 64-bit integer, sent as a JSON number
+    BOOL = "bool"  #: true / false
+    LIST = "list"  #: a list of JSON objects
+    STRLIST = "strlist"  #: a list of strings
+    OBJ = "obj"  #: a JSON object
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# (field, values, fields): see Operation.required_if / required_unless.
+Condition = tuple[str, tuple[Any, ...], tuple[str, ...]]
+
+
+# The canonical decimal form needs no normalisation; the positive ones have a digit > 0.
+_CANON_DEC = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_CANON_POSITIVE = re.compile(r"[0-9]*[1-9][0-9]*(?:\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*")
+
+# Module constants: a member lookup on the Enum class costs more than a global's.
+_K_STR, _K_DEC, _K_INT, _K_BOOL = Kind.STR, Kind.DEC, Kind.INT, Kind.BOOL
+_K_LIST, _K_STRLIST, _K_OBJ = Kind.LIST, Kind.STRLIST, Kind.OBJ
+
+
+@attrs.frozen
+class Param:
+    """One request field, named exactly as the exchange names it, and its rules.
+
+    ``list`` and ``obj`` contents are free-form but must be JSON: string keys, no
+    cycles, floats and Decimals sent as decimal strings. ``items`` lists the fields
+    of each object of a ``list`` field: those are checked, others pass as JSON.
     """
 
     name: str
-    kind: str = "str"
+    kind: Kind = attrs.field(default=Kind.STR, converter=Kind)
     required: bool = False
     choices: tuple[str, ...] = ()
     max_len: int | None = None
     pattern: str | None = None
     pattern_text: str = ""
-    positive: bool = False
+    positive: bool = False  # ``dec`` / ``int``: greater than 0
+    min: int | Decimal | None = None  # ``dec`` / ``int``: inclusive bounds
+    max: int | Decimal | None = None
+    integral: bool = False  # ``dec``: a whole number
+    # The value the exchange assumes when the field is absent; conditional rules
+    # (``required_if`` / ``required_unless``) read it for a missing field.
+    default: Any = None
+    items: tuple[Param, ...] = ()
     doc: str = ""
+    source: str = ""  # where a rule that is not plain from the field's doc comes from
+
+    def rule_text(self) -> str:
+        """The field's value rules in words ("" when it has none beyond its kind)."""
+        parts = []
+        if self.positive:
+            parts.append("> 0")
+        if self.min is not None:
+            parts.append(f">= {self.min}")
+        if self.max is not None:
+            parts.append(f"<= {self.max}")
+        if self.integral:
+            parts.append("whole")
+        if self.pattern is not None and self.pattern_text:
+            parts.append(self.pattern_text.removeprefix("must be "))
+        elif self.max_len is not None:
+            parts.append(f"at most {self.max_len} characters")
+        return f"{self.name} {', '.join(parts)}" if parts else ""
 
 
-@dataclass(frozen=True)
+@attrs.frozen
 class Operation:
     """One exchange op and everything the facades and validator need to know."""
 
@@ -76,28 +134,94 @@ class Operation:
     # (``exclusive``) must be present.
     one_of: tuple[tuple[str, ...], ...] = ()
     exclusive: tuple[tuple[str, ...], ...] = ()
-    # When this field equals one of these values, these fields are required.
-    required_if: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
+    # (field, values, needed): when ``field`` (or its default, when absent) is one of
+    # ``values`` -- or, with no values, whenever ``field`` is given -- one of
+    # ``needed`` is required.
+    required_if: tuple[Condition, ...] = ()
+    # (field, values, needed): one of ``needed`` is required unless ``field`` (or its
+    # default) is one of ``values``.
+    required_unless: tuple[Condition, ...] = ()
+    # Batch: fields whose values must differ between the items of one request.
+    unique: tuple[str, ...] = ()
     exp_time: bool = False  # OKX: accepts a request expiry
     needs_instrument_code: bool = False  # OKX: instId -> instIdCode
     collection: str = "orders"  # argument name of a batch method
     result_is_list: bool = False  # the reply's data is a list even though args is one object
-    fields: Mapping[str, Param] = field(init=False, repr=False, compare=False)
+    # Derived from the above, for the validator's fast path.
+    fields: Mapping[str, Param] = attrs.field(init=False, repr=False, eq=False)
+    _required: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
+    _choices: Mapping[str, frozenset[str]] = attrs.field(init=False, repr=False, eq=False)
+    # Decimal fields without bounds -> the pattern of their canonical valid strings;
+    # integer fields -> (low, high).
+    _dec: Mapping[str, re.Pattern[str]] = attrs.field(init=False, repr=False, eq=False)
+    _ints: Mapping[str, tuple[int, int]] = attrs.field(init=False, repr=False, eq=False)
+    _rules_hold: Callable[[dict[str, Any]], bool] = attrs.field(init=False, repr=False, eq=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "fields", {p.name: p for p in self.params})
-        # precomputed for validate_item's fast path.
-        object.__setattr__(self, "_required", tuple(p.name for p in self.params if p.required))
-        object.__setattr__(
-            self, "_choices", {p.name: frozenset(p.choices) for p in self.params if p.choices}
-        )
-        object.__setattr__(
-            self,
-            "_dec",
-            {p.name: p.positive for p in self.params if p.kind == "dec"},
-        )
-        object.__setattr__(self, "_ints", frozenset(p.name for p in self.params if p.kind == "int"))
+    def __attrs_post_init__(self) -> None:
+        params = self.params
+        derived: dict[str, Any] = {
+            "fields": {p.name: p for p in params},
+            "_required": tuple(p.name for p in params if p.required),
+            "_choices": {p.name: frozenset(p.choices) for p in params if p.choices},
+            "_dec": {
+                p.name: _CANON_POSITIVE if p.positive else _CANON_DEC
+                for p in params
+                if p.kind is Kind.DEC and p.min is None and p.max is None and not p.integral
+            },
+            "_ints": {p.name: _int_bounds(p) for p in params if p.kind is Kind.INT},
+        }
+        for key, value in derived.items():
+            object.__setattr__(self, key, value)
+        named = {n for group in (*self.one_of, *self.exclusive, self.unique) for n in group}
+        for key, _values, needed in (*self.required_if, *self.required_unless):
+            named |= {key, *needed}
+        unknown = named - self.fields.keys()
+        if unknown:
+            raise ValueError(f"{self.op}: a rule names unknown fields {sorted(unknown)}")
         object.__setattr__(self, "_rules_hold", _compile_rules(self))
+
+    def default_of(self, name: str) -> Any:
+        p = self.fields.get(name)
+        return None if p is None else p.default
+
+    def rule_notes(self) -> list[str]:
+        """The op's rules in words, one sentence each (for docstrings and help)."""
+        notes = [f"Required: {', '.join(self._required)}."] if self._required else []
+        notes += [f"At least one of: {', '.join(g)}." for g in self.one_of]
+        notes += [f"At most one of: {', '.join(g)}." for g in self.exclusive]
+        for key, values, needed in self.required_if:
+            when = f"{key} is given" if not values else f"{key} is {_values(values)}"
+            if values and self.default_of(key) in values:
+                when += " (the default)"
+            notes.append(f"Needs {_names(needed)} when {when}.")
+        for key, values, needed in self.required_unless:
+            notes.append(f"Needs {_names(needed)} unless {key} is {_values(values)}.")
+        if self.unique:
+            notes.append(f"Each item needs its own {', '.join(self.unique)}.")
+        limits = [t for t in (p.rule_text() for p in self.params) if t]
+        if limits:
+            notes.append(f"Limits: {'; '.join(limits)}.")
+        return notes
+
+
+def _names(fields: Sequence[str]) -> str:
+    return fields[0] if len(fields) == 1 else f"one of {', '.join(fields)}"
+
+
+def _values(values: Sequence[Any]) -> str:
+    shown = [repr(v) for v in values]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+
+def _int_bounds(p: Param) -> tuple[int, int]:
+    low, high = _INT_MIN, _INT_MAX
+    if p.positive:
+        low = 1
+    if p.min is not None:
+        low = max(low, math.ceil(p.min))
+    if p.max is not None:
+        high = min(high, math.floor(p.max))
+    return low, high
 
 
 def _compile_rules(op: Operation) -> Callable[[dict[str, Any]], bool]:
@@ -113,13 +237,23 @@ def _compile_rules(op: Operation) -> Callable[[dict[str, Any]], bool]:
         "(" + " + ".join(f"({g!r} in out)" for g in group) + ") <= 1" for group in op.exclusive
     ]
     namespace: dict[str, Any] = {}
+    # The needed fields first: they are usually there, and that ends the test.
     for i, (key, values, needed) in enumerate(op.required_if):
         need = " or ".join(f"{n!r} in out" for n in needed)
-        if values:
-            namespace[f"_values{i}"] = tuple(values)
-            conds.append(f"({key!r} not in out or out[{key!r}] not in _values{i} or {need})")
+        if not values:
+            conds.append(f"({need} or {key!r} not in out)")
+        elif op.default_of(key) is None:
+            namespace[f"_if{i}"] = tuple(values)
+            conds.append(f"({need} or {key!r} not in out or out[{key!r}] not in _if{i})")
         else:
-            conds.append(f"({key!r} not in out or {need})")
+            namespace[f"_if{i}"] = tuple(values)
+            namespace[f"_if_default{i}"] = op.default_of(key)
+            conds.append(f"({need} or out.get({key!r}, _if_default{i}) not in _if{i})")
+    for i, (key, values, needed) in enumerate(op.required_unless):
+        need = " or ".join(f"{n!r} in out" for n in needed)
+        namespace[f"_unless{i}"] = tuple(values)
+        namespace[f"_unless_default{i}"] = op.default_of(key)
+        conds.append(f"({need} or out.get({key!r}, _unless_default{i}) in _unless{i})")
     source = "def rules_hold(out):\n    return " + (" and ".join(conds) or "True") + "\n"
     exec(compile(source, f"<okxkc rules of {op.op}>", "exec"), namespace)
     return namespace["rules_hold"]  # type: ignore[no-any-return]
@@ -247,10 +381,38 @@ def _json_object(value: Mapping[Any, Any], name: str, path: str, depth: int) -> 
 _patterns: dict[str, re.Pattern[str]] = {}
 
 
+def _check_range(p: Param, n: int | Decimal, name: str, value: Any) -> None:
+    if p.min is not None and n < p.min:
+        raise ValidationError(name, f"must be at least {p.min}, got {_show(value)}")
+    if p.max is not None and n > p.max:
+        raise ValidationError(name, f"must be at most {p.max}, got {_show(value)}")
+    if p.integral and isinstance(n, Decimal) and n != n.to_integral_value():
+        raise ValidationError(name, f"must be a whole number, got {_show(value)}")
+
+
+def _check_object(p: Param, value: Mapping[Any, Any], where: str) -> dict[str, Any]:
+    """One object of a ``list`` field with listed ``items``: those fields are checked
+    (and the required ones demanded), any others pass on as JSON."""
+    listed = {ip.name: ip for ip in p.items}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if item is None:
+            continue
+        ip = listed.get(key) if isinstance(key, str) else None
+        if ip is not None:
+            out[key] = _check(ip, item, where)
+        else:
+            out.update(_json_object({key: item}, where[:-1], "", 1))
+    for ip in p.items:
+        if ip.required and ip.name not in out:
+            raise ValidationError(where + ip.name, "is required")
+    return out
+
+
 def _check(p: Param, value: Any, where: str) -> Any:
     kind = p.kind
     name = where + p.name
-    if kind == "str":
+    if kind is _K_STR:
         if not isinstance(value, str):
             raise ValidationError(name, f"must be a string, got {type(value).__name__}")
         if p.choices and value not in p.choices:
@@ -271,35 +433,40 @@ def _check(p: Param, value: Any, where: str) -> Any:
             raise ValidationError(name, "must not be empty")
         _check_text(value, name)
         return value
-    if kind == "dec":
-        return decimal_text(value, name, p.positive)
-    if kind == "int":
-        return _int(value, name)
-    if kind == "bool":
+    if kind is _K_DEC:
+        text = decimal_text(value, name, p.positive)
+        if p.min is not None or p.max is not None or p.integral:
+            _check_range(p, Decimal(text), name, value)
+        return text
+    if kind is _K_INT:
+        n = _int(value, name)
+        if p.positive and n <= 0:
+            raise ValidationError(name, f"must be greater than 0, got {_show(value)}")
+        _check_range(p, n, name, value)
+        return n
+    if kind is _K_BOOL:
         if value is True or value is False:
             return value
         if isinstance(value, str) and value in ("true", "false"):
             return value == "true"
         raise ValidationError(name, f"must be a bool, got {_show(value)}")
-    if kind == "list":
+    if kind is _K_LIST:
         if not isinstance(value, (list, tuple)) or not all(isinstance(x, Mapping) for x in value):
             raise ValidationError(name, "must be a list of objects")
+        if p.items:
+            return [_check_object(p, x, f"{name}[{i}].") for i, x in enumerate(value)]
         return [_json_object(x, name, f"[{i}]", 1) for i, x in enumerate(value)]
-    if kind == "strlist":
+    if kind is _K_STRLIST:
         if not isinstance(value, (list, tuple)) or not all(isinstance(x, str) for x in value):
             raise ValidationError(name, "must be a list of strings")
         for x in value:
             _check_text(x, name)
         return list(value)
-    if kind == "obj":
+    if kind is _K_OBJ:
         if not isinstance(value, Mapping):
             raise ValidationError(name, "must be an object")
         return _json_object(value, name, "", 1)
     raise AssertionError(f"unknown kind {kind}")  # pragma: no cover
-
-
-# the canonical decimal form needs no normalisation.
-_CANON_DEC = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 def validate_item(
@@ -314,9 +481,9 @@ def validate_item(
     JSON; a listed field given there is checked like an argument.
     """
     fields = op.fields
-    choices_of = op._choices.get  # type: ignore[attr-defined]
-    decimal_sign = op._dec.get  # type: ignore[attr-defined]
-    ints = op._ints  # type: ignore[attr-defined]
+    choices_of = op._choices.get
+    decimal_form = op._dec.get
+    int_bounds = op._ints.get
     out: dict[str, Any] = {}
     for key, value in params.items():
         if value is None:
@@ -328,18 +495,15 @@ def validate_item(
             if choices is not None and value in choices:
                 out[key] = value
                 continue
-            positive = decimal_sign(key)
-            if (
-                positive is not None
-                and len(value) <= MAX_DECIMAL_LEN
-                and _CANON_DEC.fullmatch(value)
-                and (not positive or value.strip("0.") != "")
-            ):
+            form = decimal_form(key)
+            if form is not None and len(value) <= MAX_DECIMAL_LEN and form.fullmatch(value):
                 out[key] = value
                 continue
-        elif type(value) is int and key in ints and _INT_MIN <= value <= _INT_MAX:
-            out[key] = value
-            continue
+        elif type(value) is int:
+            bounds = int_bounds(key)
+            if bounds is not None and bounds[0] <= value <= bounds[1]:
+                out[key] = value
+                continue
         if not isinstance(key, str) or not key:
             raise ValidationError(
                 where[:-1] or "params", f"field names must be non-empty strings, got {_show(key)}"
@@ -360,10 +524,10 @@ def validate_item(
                 out[key] = _check(p, value, where)
             else:
                 out[key] = _json_value(value, f"extra_params[{key!r}]", "", 0)
-    if op._rules_hold(out):  # type: ignore[attr-defined]
+    if op._rules_hold(out):
         return out
     # Some rule is broken: find the first one, to name its field.
-    for name in op._required:  # type: ignore[attr-defined]
+    for name in op._required:
         if name not in out:
             raise ValidationError(where + name, f"is required by {op.op}")
     for group in op.one_of:
@@ -374,11 +538,28 @@ def validate_item(
         if len(present) > 1:
             raise ValidationError(where + present[1], f"give only one of {', '.join(group)}")
     for key, values, needed in op.required_if:
-        # An empty ``values`` means "whenever ``key`` is given".
-        if key in out and (not values or out[key] in values) and not any(n in out for n in needed):
-            when = f"{key} is given" if not values else f"{key} is {out[key]!r}"
-            raise ValidationError(where + needed[0], f"is required when {when}")
+        if any(n in out for n in needed):
+            continue
+        if not values:  # "whenever ``key`` is given"
+            if key in out:
+                raise ValidationError(where + needed[0], _needs(op, needed, f"when {key} is given"))
+            continue
+        value = out.get(key, op.default_of(key))
+        if value in values:
+            when = f"when {key} is {value!r}" + ("" if key in out else " (the default)")
+            raise ValidationError(where + needed[0], _needs(op, needed, when))
+    for key, values, needed in op.required_unless:
+        if out.get(key, op.default_of(key)) not in values and not any(n in out for n in needed):
+            raise ValidationError(
+                where + needed[0], _needs(op, needed, f"unless {key} is {_values(values)}")
+            )
     return out
+
+
+def _needs(op: Operation, needed: Sequence[str], condition: str) -> str:
+    if len(needed) == 1:
+        return f"is required {condition}"
+    return f"{op.op} needs one of {', '.join(needed)} {condition}"
 
 
 def validate_batch(op: Operation, items: Any) -> list[dict[str, Any]]:
@@ -396,6 +577,19 @@ def validate_batch(op: Operation, items: Any) -> list[dict[str, Any]]:
         if not isinstance(item, Mapping):
             raise ValidationError(f"{name}[{i}]", "must be an object (dict)")
         out.append(validate_item(op, item, f"{name}[{i}]."))
+    for field in op.unique:
+        seen: dict[Any, int] = {}
+        for i, item in enumerate(out):
+            value = item.get(field)
+            if value is None:
+                continue
+            if value in seen:
+                raise ValidationError(
+                    f"{name}[{i}].{field}",
+                    f"repeats {name}[{seen[value]}].{field} ({_show(value)}); "
+                    "each item needs its own",
+                )
+            seen[value] = i
     return out
 
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import os
 import queue
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -18,8 +25,8 @@ from typing import Any
 import pytest
 
 from okxkc import okx
-from okxkc.__main__ import parse_extra, parse_params
 from okxkc._version import __version__
+from okxkc.cli import parse_extra, parse_params
 from okxkc.errors import ValidationError
 from okxkc.kucoin.operations import OPERATIONS as KUCOIN_OPERATIONS
 from okxkc.okx.operations import OPERATIONS as OKX_OPERATIONS
@@ -209,6 +216,84 @@ def test_sim_both_prints_one_listening_line_each_and_the_test_credentials() -> N
     assert sum("base_ws_url=" in line for line in lines) == 2
 
 
+def read_until_ready(child: Child) -> list[str]:
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith("Ctrl-C"):
+        lines.append(child.read_line())
+    return lines
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sim_okx_tls_prints_the_ca_file_clients_trust() -> None:
+    pytest.importorskip("trustme")
+    child = Child("sim", "okx", "--tls")
+    try:
+        lines = read_until_ready(child)
+        listening = next(line for line in lines if " simulator listening on " in line)
+        url = listening.split(" on ", 1)[1].strip()
+        assert url.startswith("https://127.0.0.1:")
+        assert any('base_ws_url="wss://127.0.0.1:' in line for line in lines)
+        ca_line = next(line for line in lines if "certificate authority" in line)
+        ca_file = ca_line.rsplit(": ", 1)[1].strip()
+        assert ca_file.endswith(".pem") and os.path.exists(ca_file)
+        trusted = ssl.create_default_context(cafile=ca_file)
+        with urllib.request.urlopen(url + "/api/v5/public/time", context=trusted) as r:
+            assert json.load(r)["code"] == "0"
+        with pytest.raises(urllib.error.URLError) as refused:
+            urllib.request.urlopen(
+                url + "/api/v5/public/time", context=ssl.create_default_context()
+            )
+        assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value)
+    finally:
+        code, err = child.stop()
+    assert code == 0, err
+    assert not os.path.exists(ca_file)  # the throwaway CA goes with the simulator
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sim_okx_sprd_times_reach_spread_and_mass_cancel_replies() -> None:
+    child = Child("sim", "okx", "--sprd-times")
+    try:
+        lines = read_until_ready(child)
+        listening = next(line for line in lines if " simulator listening on " in line)
+        ws_base = listening.split(" on ", 1)[1].strip().replace("http://", "ws://")
+        reply = asyncio.run(_sprd_mass_cancel(ws_base))
+        assert reply["code"] == "0" and reply["data"] == [{"result": True}]
+        assert int(reply["outTime"]) >= int(reply["inTime"]) > 0
+    finally:
+        code, err = child.stop()
+    assert code == 0, err
+
+
+async def _sprd_mass_cancel(ws_base: str) -> dict[str, Any]:
+    import aiohttp
+
+    ts = str(int(time.time()))
+    mac = hmac.new(TEST_CREDS[1].encode(), f"{ts}GET/users/self/verify".encode(), hashlib.sha256)
+    login = {
+        "apiKey": TEST_CREDS[0],
+        "passphrase": TEST_CREDS[2],
+        "timestamp": ts,
+        "sign": base64.b64encode(mac.digest()).decode(),
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(ws_base + "/ws/v5/business") as ws,
+    ):
+        await ws.send_json({"op": "login", "args": [login]})
+        assert (await ws.receive_json(timeout=5))["code"] == "0"
+        await ws.send_json({"id": "m1", "op": "sprd-mass-cancel", "args": [{}]})
+        reply: dict[str, Any] = await ws.receive_json(timeout=5)
+        return reply
+
+
+@pytest.mark.parametrize("flag", ["--tls", "--sprd-times"])
+def test_okx_only_sim_options_refuse_kucoin(flag: str) -> None:
+    proc = okxkc("sim", "kucoin", flag, timeout=30)
+    assert proc.returncode == 2
+    assert f"okxkc sim okx {flag}" in proc.stderr
+
+
 def test_sim_refuses_partial_credentials() -> None:
     proc = okxkc("sim", "okx", "--api-key", "only-the-key", timeout=30)
     assert proc.returncode == 2
@@ -379,7 +464,7 @@ def test_parse_params_refuses_unknown_and_malformed() -> None:
 
 
 def test_main_in_process_reports_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    from okxkc.__main__ import main
+    from okxkc.cli import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["call", "okx", "cancel_order", "ordId"])

@@ -38,7 +38,7 @@ EXPECTED: dict[str, list[str]] = {
         r"okx batch cancel sCodes: \['0', '0'\]",
         r"okx refused again: code=51400",
         r"okx caught before sending: bad side",
-        r"okx caught before sending: .*unexpected keyword argument 'ordtype'",
+        r"okx caught before sending: ordtype: .*did you mean ordType\?",
         r'kucoin placed rest3: \{"clientOid": "rest3", "orderId": "\w+"\}',
         r'kucoin cancelled rest3: \{"clientOid": "rest3"',
     ],

@@ -396,8 +396,10 @@ async def test_exp_time(facade_kind: str, okx_sim: OkxSimulator) -> None:
     with pytest.raises(ValidationError) as err:
         await c.submit_new_order(**ORDER, exp_time=-5)
     assert err.value.field == "exp_time"
-    with pytest.raises(TypeError):  # cancels take no expiry: the signature says so
-        await c.cancel_order(instId="BTC-USDT", ordId="1", exp_time=10)
+    with pytest.raises(ValidationError) as err2:  # cancels take no expiry (mypy says so too)
+        await c.cancel_order(instId="BTC-USDT", ordId="1", exp_time=10)  # type: ignore[call-arg]
+    assert err2.value.field == "exp_time" and "does not take" in str(err2.value)
+    assert trading_requests(okx_sim, "cancel-order") == []
     await c.close()
 
 

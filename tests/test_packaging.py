@@ -80,10 +80,11 @@ def test_wheel_contents(dist: Dist) -> None:
     assert "okxkc/py.typed" in names, "PEP 561 marker missing: type checkers would ignore okxkc"
     for module in (
         "okxkc/__main__.py",
+        "okxkc/cli.py",
         "okxkc/_version.py",
         "okxkc/okx/client.py",
         "okxkc/kucoin/client.py",
-        "okxkc/testing/okx.py",
+        "okxkc/testing/okx/__init__.py",
         "okxkc/testing/kucoin.py",
         "okxkc/testing/pytest_plugin.py",
     ):
@@ -99,7 +100,7 @@ def test_wheel_contents(dist: Dist) -> None:
     )
     assert requires == sorted(project["dependencies"])
     assert "Classifier: Typing :: Typed" in meta
-    assert re.search(r"^\[console_scripts\]\nokxkc = okxkc\.__main__:main$", entry_points, re.M)
+    assert re.search(r"^\[console_scripts\]\nokxkc = okxkc\.cli:main$", entry_points, re.M)
     assert re.search(r"^\[pytest11\]\nokxkc = okxkc\.testing\.pytest_plugin$", entry_points, re.M)
 
 
@@ -171,13 +172,16 @@ from okxkc.okx import AsyncWebsocketAPIClient, OkxResponse, OrderAck, WebsocketA
 
 
 def blocking(client: WebsocketAPIClient) -> None:
-    assert_type(client.submit_new_order(instId="BTC-USDT"), OkxResponse[OrderAck])
-    client.submit_new_order(instid="BTC-USDT")  # type: ignore[call-arg]
+    placed = client.submit_new_order(instId="X", tdMode="cash", side="buy", ordType="market", sz=1)
+    assert_type(placed, OkxResponse[OrderAck])
+    client.submit_new_order(instid="X", tdMode="cash", side="buy", ordType="market", sz=1)  # type: ignore[call-arg]
+    client.submit_new_order(instId="X", side="buy", ordType="market", sz=1)  # type: ignore[call-arg]
 
 
 async def awaitable(client: AsyncWebsocketAPIClient) -> None:
     call = assert_type(
-        client.submit_new_order(instId="BTC-USDT"), Coroutine[Any, Any, OkxResponse[OrderAck]]
+        client.submit_new_order(instId="X", tdMode="cash", side="buy", ordType="market", sz=1),
+        Coroutine[Any, Any, OkxResponse[OrderAck]],
     )
     await call
 """

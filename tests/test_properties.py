@@ -18,7 +18,7 @@ import inspect
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -75,6 +75,12 @@ class Rig:
         self.clients["sync"].close()
         self.runner.run(self.clients["async"].close())
         self.runner.close()
+
+    def fresh(self, kind: str, make: Callable[..., Any]) -> Rig:
+        """Clients of their own on the same simulator, for a test that must not inherit
+        what the random examples left in the shared clients (cached instrument codes,
+        sockets mid-handover)."""
+        return Rig(self.sim, make(False), make(True))
 
 
 @pytest.fixture(scope="module")
@@ -179,12 +185,19 @@ def valid_value(op: Operation, p: Param) -> st.SearchStrategy[Any]:
     if p.pattern is not None:  # the id patterns: [A-Za-z0-9]{1,N} or [A-Za-z0-9_-]{1,N}
         size = int(re.search(r",(\d+)\}", p.pattern)[1])  # type: ignore[index]
         return st.text(ALNUM + "_-" if "_-" in p.pattern else ALNUM, min_size=1, max_size=size)
+    if p.kind == "dec" and (p.min is not None or p.max is not None or p.integral):
+        low, high = int(p.min if p.min is not None else 1), int(p.max or 10**6)
+        return st.integers(low, high).flatmap(lambda n: number_variants(str(n)))
     if p.kind == "dec":
         return positive_numbers
     if p.kind == "int":
-        return st.one_of(st.integers(1, 200), st.integers(1, 200).map(str))
+        low, high = max(1, int(p.min or 1)), min(200, int(p.max or 200))
+        return st.one_of(st.integers(low, high), st.integers(low, high).map(str))
     if p.kind == "bool":
         return st.one_of(st.booleans(), st.sampled_from(["true", "false"]))
+    if p.kind == "list" and p.items:
+        fields = {q.name: valid_value(op, q) for q in p.items}
+        return st.lists(st.fixed_dictionaries(fields), max_size=2)
     if p.kind == "list":
         return st.lists(json_objects, max_size=2)
     if p.kind == "strlist":
@@ -247,6 +260,17 @@ def base_item(exchange: str, method: str, cid: str) -> dict[str, Any]:
         "cancel_multiple_futures_orders": {
             "clientOidsList": [{"symbol": "XBTUSDTM", "clientOid": cid}]
         },
+        "submit_uta_order": dict(
+            tradeType="SPOT",
+            symbol="BTC-USDT",
+            side="BUY",
+            orderType="LIMIT",
+            size="0.001",
+            price="20000",
+            clientOid=cid,
+        ),
+        "amend_uta_order": {"symbol": "BTC-USDT", "clientOid": cid, "newPrice": "20001"},
+        "cancel_uta_order": {"tradeType": "SPOT", "symbol": "BTC-USDT", "clientOid": cid},
     }[method]
 
 
@@ -431,6 +455,10 @@ def named_field_ok(
         return name is None or name in op.fields or name in items[i]
     if field in method_params:
         return True
+    # An object of a list argument, or a field inside it: clientOidsList[1].symbol
+    m = re.fullmatch(r"(\w+)\[(\d+)\](?:\.(\w+))?", field)
+    if m is not None and m[1] in method_params and m[1] in op.fields:
+        return m[3] is None or m[3] in {q.name for q in op.fields[m[1]].items}
     if field.startswith("extra_params[") and isinstance(extra, Mapping):
         return any(field == f"extra_params[{k!r}]" for k in extra)
     return False
@@ -471,20 +499,31 @@ def method_params(client: Any, method: str) -> set[str]:
     return set(inspect.signature(getattr(client, method)).parameters)
 
 
+def batch_items(items: Any) -> list[Any]:
+    """The items of a batch argument as the validator sees them: any sequence but text
+    and bytes is a batch (a tuple too: BAD draws one-tuples), anything else has none."""
+    if isinstance(items, Sequence) and not isinstance(items, (str, bytes, bytearray)):
+        return list(items)
+    return []
+
+
 # -- the property ------------------------------------------------------------------------
 def check_call(rig: Rig, exchange: str, kind: str, op: Operation, data: st.DataObject) -> None:
     client = rig.clients[kind]
-    names = method_params(client, op.method)
+    # The exchange's fields arrive as **params (typed by a TypedDict): they count too.
+    names = method_params(client, op.method) | (set() if op.batch else set(op.fields))
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = {}
     extra: Any = None
     if op.batch:
         n = data.draw(BATCH_SIZES, label="batch size")
         items: Any = [draw_item(data, exchange, op) for _ in range(n)]
+        if data.draw(st.integers(0, 9)) == 0:
+            items = tuple(items)  # any sequence is a batch, as the signature says
         if data.draw(st.integers(0, 19)) == 0:
             items = data.draw(BAD, label="orders")
         args = (items,)
-        given_items = items if isinstance(items, list) else []
+        given_items = batch_items(items)
     else:
         item = draw_item(data, exchange, op)
         kwargs = {k: v for k, v in item.items() if isinstance(k, str) and k in op.fields}
@@ -567,6 +606,33 @@ def test_kucoin_any_input_ends_in_a_definite_answer(
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_numbers_go_out_as_exact_decimal_strings(okx_rig: Rig, kind: str) -> None:
     cl_ord_id = f"num{kind}{time.monotonic_ns() % 10**9}"
+    rig = okx_rig.fresh(kind, lambda is_async: new_okx(okx_rig.sim, is_async))
+    try:
+        place_number_order(rig, kind, cl_ord_id)
+    finally:
+        rig.close()
+    # Found by its clOrdId: requests of earlier tests on this shared simulator may
+    # still be arriving.
+    (sent,) = [
+        r["args"][0]
+        for r in okx_rig.sim.received
+        if r.get("op") == "order" and r["args"] and r["args"][0].get("clOrdId") == cl_ord_id
+    ]
+    assert sent["px"] == "10000000000000000000000" and sent["sz"] == "0.0000001"
+    assert sent["attachAlgoOrds"] == [{"tpTriggerPx": "0.1", "tpOrdPx": "20"}]
+
+
+def new_okx(sim: OkxSimulator, is_async: bool) -> Any:
+    cls = okx.AsyncWebsocketAPIClient if is_async else okx.WebsocketAPIClient
+    return cls(**okx_options(sim, request_timeout=REPLY_WITHIN))
+
+
+def new_kucoin(sim: KucoinSimulator, is_async: bool) -> Any:
+    cls = kc.AsyncWebsocketAPIClient if is_async else kc.WebsocketAPIClient
+    return cls(**kucoin_options(sim, request_timeout=REPLY_WITHIN))
+
+
+def place_number_order(okx_rig: Rig, kind: str, cl_ord_id: str) -> None:
     okx_rig.call(
         kind,
         "submit_new_order",
@@ -582,15 +648,6 @@ def test_numbers_go_out_as_exact_decimal_strings(okx_rig: Rig, kind: str) -> Non
             extra_params={"attachAlgoOrds": [{"tpTriggerPx": 0.1, "tpOrdPx": Decimal("2E+1")}]},
         ),
     )
-    # Found by its clOrdId: requests of earlier tests on this shared simulator may
-    # still be arriving.
-    (sent,) = [
-        r["args"][0]
-        for r in okx_rig.sim.received
-        if r.get("op") == "order" and r["args"] and r["args"][0].get("clOrdId") == cl_ord_id
-    ]
-    assert sent["px"] == "10000000000000000000000" and sent["sz"] == "0.0000001"
-    assert sent["attachAlgoOrds"] == [{"tpTriggerPx": "0.1", "tpOrdPx": "20"}]
 
 
 @pytest.mark.parametrize(
@@ -626,6 +683,38 @@ def test_malformed_input_is_refused_before_sending(
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("exchange", ["okx", "kucoin"])
+def test_a_tuple_is_a_batch(okx_rig: Rig, kucoin_rig: Rig, exchange: str, kind: str) -> None:
+    """A tuple batch is validated and sent like a list; a bad item is named by its index
+    (the case the property once misread: it counted only lists as batches)."""
+    shared = okx_rig if exchange == "okx" else kucoin_rig
+    new = new_okx if exchange == "okx" else new_kucoin
+    rig = shared.fresh(kind, lambda is_async: new(shared.sim, is_async))
+    method = "submit_multiple_orders" if exchange == "okx" else "submit_multiple_futures_orders"
+    before = len(rig.sim.received)
+    try:
+        with pytest.raises(ValidationError) as err:
+            rig.call(kind, method, (("ab",),), {})
+        assert err.value.field == "orders[0]" and "must be an object" in str(err.value)
+        assert len(rig.sim.received) == before
+        cid = f"tup{kind}{time.monotonic_ns() % 10**9}"
+        try:
+            rig.call(kind, method, ((base_item(exchange, method, cid),),), {})
+        except ExchangeError:
+            pass  # refused on its merits (earlier tests may have spent the balance): sent
+    finally:
+        rig.close()
+    sent = [r for r in rig.sim.received[before:] if _ids_in(r, cid)]
+    assert len(sent) == 1 and isinstance(sent[0]["args"], list)
+
+
+def _ids_in(request: dict[str, Any], cid: str) -> bool:
+    args = request.get("args")
+    items = args if isinstance(args, list) else [args]
+    return any(isinstance(x, dict) and cid in (x.get("clOrdId"), x.get("clientOid")) for x in items)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
 def test_batch_item_with_a_non_string_key(kucoin_rig: Rig, kind: str) -> None:
     order: dict[Any, Any] = dict(base_item("kucoin", "submit_futures_order", "k1"))
     with pytest.raises(ValidationError) as err:
@@ -633,7 +722,7 @@ def test_batch_item_with_a_non_string_key(kucoin_rig: Rig, kind: str) -> None:
     assert err.value.field == "orders[1]" and "must be non-empty strings" in str(err.value)
 
 
-# -- the compiled presence rules agree with the table -----------------------------------
+# -- the compiled presence rules agree with the table (defaults and exemptions included) --
 def _rules_broken(op: Operation, out: Mapping[str, Any]) -> bool:
     """The table's presence rules, read one by one (what validate_item reports)."""
     if any(p.required and p.name not in out for p in op.params):
@@ -642,9 +731,18 @@ def _rules_broken(op: Operation, out: Mapping[str, Any]) -> bool:
         return True
     if any(sum(g in out for g in group) > 1 for group in op.exclusive):
         return True
-    return any(
-        key in out and (not values or out[key] in values) and not any(n in out for n in needed)
+
+    def value(key: str) -> Any:
+        return out[key] if key in out else op.fields[key].default
+
+    if any(
+        (key in out if not values else value(key) in values) and not any(n in out for n in needed)
         for key, values, needed in op.required_if
+    ):
+        return True
+    return any(
+        value(key) not in values and not any(n in out for n in needed)
+        for key, values, needed in op.required_unless
     )
 
 
@@ -656,6 +754,9 @@ def test_compiled_presence_rules_match_the_table(op: Operation, data: st.DataObj
     present = data.draw(st.lists(st.sampled_from(names), unique=True)) if names else []
     out: dict[str, Any] = {}
     for name in present:
-        choices = op.fields[name].choices
-        out[name] = data.draw(st.sampled_from(choices)) if choices else "1"
-    assert op._rules_hold(out) is not _rules_broken(op, out)  # type: ignore[attr-defined]
+        p = op.fields[name]
+        if p.choices:
+            out[name] = data.draw(st.sampled_from(p.choices))
+        else:
+            out[name] = data.draw(st.booleans()) if p.kind == "bool" else "1"
+    assert op._rules_hold(out) is not _rules_broken(op, out)

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -495,7 +496,9 @@ async def test_margin_order_and_cancel(ws: aiohttp.ClientWebSocketResponse) -> N
         {"symbol": "ETH-USDT", "side": "sell", "price": "9", "size": "1", "clientOid": "mg"},
     )
     assert reply["code"] == "200000"
-    assert set(reply["data"]) == {"orderId", "clientOid", "borrowSize", "loanApplyId"}
+    # Without autoBorrow nothing is borrowed: KuCoin returns borrowSize and loanApplyId
+    # only for auto-borrow orders.
+    assert set(reply["data"]) == {"orderId", "clientOid"}
     assert reply["userRateLimit"]["remaining"] == 4000 - 2
     missing = await call(
         ws, "margin.order", {"symbol": "ETH-USDT", "side": "sell", "price": "9", "size": "1"}
@@ -507,6 +510,42 @@ async def test_margin_order_and_cancel(ws: aiohttp.ClientWebSocketResponse) -> N
     ok = await call(ws, "margin.cancel", {"symbol": "ETH-USDT", "clientOid": "mg"})
     assert ok["data"] == {"clientOid": "mg"}
     assert (await call(ws, "margin.cancel", {"symbol": "ETH-USDT"}))["code"] == "400102"
+
+
+@pytest.mark.parametrize(
+    ("args", "borrowed"),
+    [
+        ({"side": "buy", "price": "9", "size": "1.5"}, "13.5"),
+        ({"side": "sell", "price": "9", "size": "1.5"}, "1.5"),
+        ({"side": "buy", "type": "market", "funds": "20"}, "20"),
+        ({"side": "sell", "type": "market", "size": "2"}, "2"),
+    ],
+)
+async def test_margin_auto_borrow_reports_the_loan(
+    ws: aiohttp.ClientWebSocketResponse, args: dict[str, Any], borrowed: str
+) -> None:
+    order = {"symbol": "ETH-USDT", "clientOid": "ab", "autoBorrow": True, **args}
+    data = (await call(ws, "margin.order", order))["data"]
+    assert set(data) == {"orderId", "clientOid", "borrowSize", "loanApplyId"}
+    assert data["borrowSize"] == borrowed
+    assert re.fullmatch(r"[0-9a-f]{24}", data["loanApplyId"])
+    assert data["loanApplyId"] != data["orderId"]
+
+
+async def test_order_id_formats(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Spot and margin ids are 24 hex digits; futures ids are numeric strings."""
+    spot = (await call(ws, "spot.order", limit()))["data"]["orderId"]
+    margin = (await call(ws, "margin.order", limit(clientOid="m")))["data"]["orderId"]
+    assert re.fullmatch(r"[0-9a-f]{24}", spot) and re.fullmatch(r"[0-9a-f]{24}", margin)
+    single = (await call(ws, "futures.order", fut(clientOid="f1")))["data"]["orderId"]
+    batch = (await call(ws, "futures.multi_order", [fut(clientOid="f2"), fut(clientOid="f3")]))[
+        "data"
+    ]
+    ids = [single] + [item["orderId"] for item in batch]
+    assert all(isinstance(i, str) and re.fullmatch(r"[1-9][0-9]{15,19}", i) for i in ids), ids
+    assert len(set(ids)) == 3
+    cancel = await call(ws, "futures.cancel", {"orderId": single})
+    assert cancel["data"] == {"cancelledOrderIds": [single]}
 
 
 async def test_futures_order_and_cancel(
@@ -556,7 +595,7 @@ async def test_futures_multi_order(ws: aiohttp.ClientWebSocketResponse) -> None:
     assert reply["code"] == "200000" and reply["userRateLimit"]["remaining"] == 2000 - 20
     ok, dup, bad = reply["data"]
     assert ok == {**ok, "clientOid": "b1", "symbol": "XBTUSDTM", "code": "200000", "msg": "success"}
-    assert len(ok["orderId"]) == 24
+    assert ok["orderId"].isdigit()  # futures ids are numeric strings
     assert dup == {
         "orderId": None,
         "clientOid": "b1",

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import hashlib
 import hmac
 import itertools
 import json
+import os
+import socket
+import ssl
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -1048,3 +1052,309 @@ async def test_keep_closed_bounds_history_not_behaviour(session: aiohttp.ClientS
         assert gone["data"][0]["sCode"] == "51400"
         with pytest.raises(KeyError):
             sim.orders("no-such-key")
+
+
+# -- signed REST order lookups ---------------------------------------------------------------
+def iso_now(offset_s: float = 0.0) -> str:
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_s)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def rest_headers(
+    path: str,
+    *,
+    key: str = KEY,
+    secret: str = SECRET,
+    passphrase: str = PASS,
+    ts: str | None = None,
+    demo: bool = False,
+    method: str = "GET",
+) -> dict[str, str]:
+    """OKX's signed-request headers, computed here: base64 HMAC-SHA256 of
+    timestamp + method + path-with-query (+ body, none for GET)."""
+    ts = iso_now() if ts is None else ts
+    mac = hmac.new(secret.encode(), f"{ts}{method}{path}".encode(), hashlib.sha256)
+    h = {
+        "OK-ACCESS-KEY": key,
+        "OK-ACCESS-SIGN": base64.b64encode(mac.digest()).decode(),
+        "OK-ACCESS-TIMESTAMP": ts,
+        "OK-ACCESS-PASSPHRASE": passphrase,
+    }
+    if demo:
+        h["x-simulated-trading"] = "1"
+    return h
+
+
+async def rest_get(
+    session: aiohttp.ClientSession, sim: OkxSimulator, path: str, **kw: Any
+) -> tuple[int, dict[str, Any]]:
+    headers = kw.pop("headers", None) or rest_headers(path, **kw)
+    async with session.get(sim.url + path, headers=headers) as r:
+        return r.status, await r.json()
+
+
+async def test_rest_lookup_follows_the_order_through_its_life(
+    session: aiohttp.ClientSession, sim: OkxSimulator
+) -> None:
+    c = await connect(session, sim.private_url)
+    placed = await c.req("order", [limit(sim, clOrdId="life1", px="100", sz="2")])
+    oid = placed["data"][0]["ordId"]
+    by_cl = "/api/v5/trade/order?instId=BTC-USDT&clOrdId=life1"
+    status, body = await rest_get(session, sim, by_cl)
+    assert (status, body["code"], body["msg"], len(body["data"])) == (200, "0", "", 1)
+    row = body["data"][0]
+    assert {k: row[k] for k in ("instId", "ordId", "clOrdId", "state", "px", "sz")} == {
+        "instId": "BTC-USDT",
+        "ordId": oid,
+        "clOrdId": "life1",
+        "state": "live",
+        "px": "100",
+        "sz": "2",
+    }
+    assert (row["accFillSz"], row["side"], row["ordType"], row["tdMode"]) == (
+        "0",
+        "buy",
+        "limit",
+        "cash",
+    )
+    assert row["cTime"] == row["uTime"] and row["cTime"].isdigit()
+    # An amend shows in the lookup (by ordId this time).
+    amended = await c.req(
+        "amend-order", [{"instId": "BTC-USDT", "ordId": oid, "newPx": "101", "newSz": "3"}]
+    )
+    assert amended["data"][0]["sCode"] == "0"
+    _, body = await rest_get(session, sim, f"/api/v5/trade/order?instId=BTC-USDT&ordId={oid}")
+    assert (body["data"][0]["px"], body["data"][0]["sz"]) == ("101", "3")
+    assert int(body["data"][0]["uTime"]) >= int(body["data"][0]["cTime"])
+    sim.fill(oid, "1")
+    _, body = await rest_get(session, sim, by_cl)
+    assert (body["data"][0]["state"], body["data"][0]["accFillSz"]) == ("partially_filled", "1")
+    # Canceled orders stay findable, by either id.
+    await c.req("cancel-order", [{"instId": "BTC-USDT", "clOrdId": "life1"}])
+    _, body = await rest_get(session, sim, by_cl)
+    assert body["data"][0]["state"] == "canceled"
+    # A filled one too; a reused clOrdId finds the newest order.
+    newer = await c.req("order", [market(sim, clOrdId="life1")])
+    _, body = await rest_get(session, sim, by_cl)
+    assert (body["data"][0]["ordId"], body["data"][0]["state"]) == (
+        newer["data"][0]["ordId"],
+        "filled",
+    )
+    _, body = await rest_get(session, sim, f"/api/v5/trade/order?instId=BTC-USDT&ordId={oid}")
+    assert body["data"][0]["state"] == "canceled"
+    assert [(x["path"], x["code"]) for x in sim.lookups][-1] == ("/api/v5/trade/order", "0")
+    assert sim.lookups[-1]["account"] == KEY
+
+
+async def test_rest_lookup_not_found_and_bad_parameters(
+    session: aiohttp.ClientSession, sim: OkxSimulator
+) -> None:
+    c = await connect(session, sim.private_url)
+    await c.req("order", [limit(sim, clOrdId="there")])
+    cases = {
+        "/api/v5/trade/order?instId=BTC-USDT&clOrdId=never": (200, "51603"),
+        "/api/v5/trade/order?instId=BTC-USDT&ordId=123": (200, "51603"),
+        "/api/v5/trade/order?instId=ETH-USDT&clOrdId=there": (200, "51603"),  # other instrument
+        "/api/v5/trade/order?clOrdId=there": (400, "50014"),
+        "/api/v5/trade/order?instId=BTC-USDT": (400, "50014"),
+        "/api/v5/trade/order?instId=NOPE-USDT&clOrdId=there": (200, "51001"),
+        "/api/v5/trade/order?instId=BTC-USDT&ordId=abc": (400, "51000"),
+        "/api/v5/sprd/order?clOrdId=there": (200, "51603"),  # not a spread order
+    }
+    for path, (status, code) in cases.items():
+        got, body = await rest_get(session, sim, path)
+        assert (got, body["code"], body["data"]) == (status, code, []), path
+    _, body = await rest_get(session, sim, "/api/v5/trade/order?instId=BTC-USDT&clOrdId=never")
+    assert body["msg"] == "Order does not exist"
+
+
+async def test_rest_lookup_of_spread_orders(
+    session: aiohttp.ClientSession, sim: OkxSimulator
+) -> None:
+    b = await connect(session, sim.business_url)
+    spread = {"sprdId": SPREAD, "side": "sell", "ordType": "limit", "px": "-5", "sz": "2"}
+    oid = (await b.req("sprd-order", [{**spread, "clOrdId": "sp1"}]))["data"][0]["ordId"]
+    status, body = await rest_get(session, sim, "/api/v5/sprd/order?clOrdId=sp1")
+    assert (status, body["code"]) == (200, "0")
+    row = body["data"][0]
+    assert (row["sprdId"], row["ordId"], row["px"], row["sz"], row["state"]) == (
+        SPREAD,
+        oid,
+        "-5",
+        "2",
+        "live",
+    )
+    await b.req("sprd-amend-order", [{"ordId": oid, "newPx": "-4"}])
+    _, body = await rest_get(session, sim, f"/api/v5/sprd/order?ordId={oid}")
+    assert body["data"][0]["px"] == "-4"
+    await b.req("sprd-cancel-order", [{"clOrdId": "sp1"}])
+    _, body = await rest_get(session, sim, "/api/v5/sprd/order?clOrdId=sp1")
+    assert (body["data"][0]["state"], body["data"][0]["canceledSz"]) == ("canceled", "2")
+    # Not in the order-book endpoint.
+    _, body = await rest_get(session, sim, f"/api/v5/trade/order?instId=BTC-USDT&ordId={oid}")
+    assert body["code"] == "51603"
+
+
+async def test_rest_signature_checks(session: aiohttp.ClientSession) -> None:
+    demo_key = OkxCredential("demo-key", "demo-secret", "demo-pass", demo=True)
+    eea_key = OkxCredential("eea-key", "eea-secret", "eea-pass", region="EEA")
+    creds = [OkxCredential(KEY, SECRET, PASS), demo_key, eea_key]
+    path = "/api/v5/trade/order?instId=BTC-USDT&clOrdId=x1"
+    async with OkxSimulator(credentials=creds) as sim:
+
+        async def code(**kw: Any) -> tuple[int, str]:
+            status, body = await rest_get(session, sim, path, **kw)
+            return status, body["code"]
+
+        assert await code() == (200, "51603")  # authenticated; no such order
+        good = rest_headers(path)
+        for header, want in [
+            ("OK-ACCESS-KEY", "50103"),
+            ("OK-ACCESS-PASSPHRASE", "50104"),
+            ("OK-ACCESS-SIGN", "50106"),
+            ("OK-ACCESS-TIMESTAMP", "50107"),
+        ]:
+            missing = {k: v for k, v in good.items() if k != header}
+            assert await code(headers=missing) == (401, want), header
+        assert await code(ts=str(int(time.time()))) == (401, "50112")  # not ISO 8601
+        assert await code(ts="2026-13-01T00:00:00.000Z") == (401, "50112")
+        assert await code(ts=iso_now(-31)) == (401, "50102")
+        assert await code(ts=iso_now(+31)) == (401, "50102")
+        assert await code(ts=iso_now(-20)) == (200, "51603")
+        assert await code(key="who") == (401, "50111")
+        assert await code(passphrase="nope") == (401, "50105")
+        assert await code(secret="wrong") == (401, "50113")
+        # The signature covers the query string exactly as sent.
+        other = rest_headers("/api/v5/trade/order?instId=BTC-USDT&clOrdId=x2")
+        assert await code(headers=other) == (401, "50113")
+        assert await code(method="POST") == (401, "50113")
+        # Demo keys need x-simulated-trading: 1; live keys must not send it.
+        assert await code(key="demo-key", secret="demo-secret", passphrase="demo-pass") == (
+            401,
+            "50101",
+        )
+        assert await code(demo=True) == (401, "50101")
+        assert await code(key="eea-key", secret="eea-secret", passphrase="eea-pass") == (
+            401,
+            "50119",
+        )
+        _, body = await rest_get(session, sim, path, key="who")
+        assert body == {"code": "50111", "msg": "Invalid OK-ACCESS-KEY.", "data": []}
+        assert [x["code"] for x in sim.lookups][:2] == ["51603", "50103"]
+    async with OkxSimulator(credentials=[demo_key], demo=True) as sim:
+        demo_args = {"key": "demo-key", "secret": "demo-secret", "passphrase": "demo-pass"}
+        assert await code(demo=True, **demo_args) == (200, "51603")
+        assert await code(**demo_args) == (401, "50101")
+
+
+async def test_rest_lookups_are_per_account(session: aiohttp.ClientSession) -> None:
+    other = OkxCredential("k2", "s2", "p2")
+    async with OkxSimulator(credentials=[OkxCredential(KEY, SECRET, PASS), other]) as sim:
+        c = await connect(session, sim.private_url)
+        await c.req("order", [limit(sim, clOrdId="mine")])
+        path = "/api/v5/trade/order?instId=BTC-USDT&clOrdId=mine"
+        assert (await rest_get(session, sim, path))[1]["code"] == "0"
+        status, body = await rest_get(session, sim, path, key="k2", secret="s2", passphrase="p2")
+        assert (status, body["code"]) == (200, "51603")
+
+
+async def test_rest_lookup_rate_limit_and_failure_fault(session: aiohttp.ClientSession) -> None:
+    path = "/api/v5/trade/order?instId=BTC-USDT&clOrdId=rl"
+    async with OkxSimulator() as sim:
+        sim.faults.fail_rest_next(2, status=502)
+        for _ in range(2):
+            async with session.get(sim.url + path, headers=rest_headers(path)) as r:
+                assert r.status == 502
+        codes = [(await rest_get(session, sim, path))[1]["code"] for _ in range(61)]
+        assert codes[:60] == ["51603"] * 60
+        assert codes[60] == "50011"
+        assert sim.faults.injected["rest_failure"] == 2
+        assert [x["code"] for x in sim.lookups[:2]] == ["HTTP 502", "HTTP 502"]
+
+
+async def test_drop_after_execution(session: aiohttp.ClientSession, sim: OkxSimulator) -> None:
+    c = await connect(session, sim.private_url)
+    sim.faults.drop_after_execution("amend-order")
+    placed = await c.req("order", [limit(sim, clOrdId="dae1")])  # not matched: normal reply
+    assert placed["data"][0]["sCode"] == "0"
+    await c.send_op("amend-order", [{"instId": "BTC-USDT", "clOrdId": "dae1", "newPx": "99"}])
+    msg = await c.expect_close()
+    assert msg.type is not WSMsgType.CLOSE
+    _, body = await rest_get(session, sim, "/api/v5/trade/order?instId=BTC-USDT&clOrdId=dae1")
+    assert body["data"][0]["px"] == "99"  # executed, though the reply never came
+
+
+async def test_drop_then_execute_applies_the_queued_request_later(
+    session: aiohttp.ClientSession, sim: OkxSimulator
+) -> None:
+    c = await connect(session, sim.private_url)
+    sim.faults.drop_then_execute("order", after=1.0)
+    await c.send_op("order", [limit(sim, clOrdId="queued1")])
+    await c.expect_close()
+    path = "/api/v5/trade/order?instId=BTC-USDT&clOrdId=queued1"
+    assert (await rest_get(session, sim, path))[1]["code"] == "51603"  # not yet
+    # The simulator runs on this loop: its timer (set before the cut) fires before ours.
+    await asyncio.sleep(1.1)
+    _, body = await rest_get(session, sim, path)
+    assert (body["code"], body["data"][0]["state"]) == ("0", "live")
+    # With an expTime that passes while it waits, the request never takes effect.
+    c = await connect(session, sim.private_url)
+    sim.faults.drop_then_execute("order", after=0.3)
+    exp = str(sim.now_ms() + 100)
+    await c.send_op("order", [limit(sim, clOrdId="queued2")], expTime=exp)
+    await c.expect_close()
+    await asyncio.sleep(0.5)
+    path = "/api/v5/trade/order?instId=BTC-USDT&clOrdId=queued2"
+    assert (await rest_get(session, sim, path))[1]["code"] == "51603"
+    assert sim.faults.injected["drop_queued"] == 2
+    with pytest.raises(ValueError):
+        sim.faults.drop_then_execute(after=-1)
+
+
+# -- TLS listener ------------------------------------------------------------------------------
+async def test_tls_listener_serves_wss_and_https_with_its_own_ca(
+    session: aiohttp.ClientSession,
+) -> None:
+    pytest.importorskip("trustme")
+    async with OkxSimulator(tls=True) as sim:
+        assert sim.private_url.startswith("wss://127.0.0.1:")
+        assert sim.url.startswith("https://127.0.0.1:")
+        assert sim.ca_file is not None and sim.ca_file.endswith(".pem")
+        with open(sim.ca_file) as f:
+            assert f.read().startswith("-----BEGIN CERTIFICATE-----")
+        ctx = ssl.create_default_context(cafile=sim.ca_file)
+        c = await connect(session, sim.private_url, ssl=ctx)
+        placed = await c.req("order", [limit(sim, clOrdId="tls1")])
+        assert placed["data"][0]["sCode"] == "0"
+        path = "/api/v5/trade/order?instId=BTC-USDT&clOrdId=tls1"
+        async with session.get(sim.url + path, headers=rest_headers(path), ssl=ctx) as r:
+            assert (r.status, (await r.json())["data"][0]["state"]) == (200, "live")
+        await c.ws.close()  # closed here, not by the garbage collector in a later test
+        # A client that does not trust the throwaway CA is refused.
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await session.ws_connect(sim.private_url)
+        # Plain ws:// is not served on a TLS port.
+        with pytest.raises(aiohttp.ClientError):
+            await session.ws_connect(sim.private_url.replace("wss://", "ws://"))
+        ca_file = sim.ca_file
+    assert sim.ca_file is None and not os.path.exists(ca_file)
+
+
+def test_tls_simulator_in_a_thread_and_its_client_context() -> None:
+    pytest.importorskip("trustme")
+    plain = OkxSimulator()
+    with pytest.raises(RuntimeError):
+        plain.client_ssl_context()
+    with OkxSimulator(tls=True) as sim:
+        ctx = sim.client_ssl_context()
+        host, port = "127.0.0.1", sim.port
+        with (
+            socket.create_connection((host, port), timeout=5) as raw,
+            ctx.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            tls.sendall(b"GET /api/v5/public/time HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := tls.recv(4096):
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200")
+        assert b'"code":"0"' in data

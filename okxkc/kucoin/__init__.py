@@ -1,5 +1,6 @@
 """KuCoin WebSocket trading API: ``WebsocketAPIClient`` (blocking) and ``AsyncWebsocketAPIClient``."""
 
+from ..config import KucoinAccount
 from .client import AsyncWebsocketAPIClient, WebsocketAPIClient
 from .models import (
     FuturesBatchCancelItem,
@@ -22,6 +23,7 @@ __all__ = [
     "FuturesBatchOrderItem",
     "FuturesCancelAck",
     "FuturesOrderAck",
+    "KucoinAccount",
     "KucoinResponse",
     "MarginOrderAck",
     "RateLimit",

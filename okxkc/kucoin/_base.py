@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._engine.clock import TimeSync
 from .._facade import FacadeBase
 from .._ops import Operation
-from ..config import KucoinAccount, KucoinConfig, build_config
+from ..config import KucoinConfig, build_config
 from ..errors import ExchangeError, ValidationError
 from .adapter import RAW_RESULT, KucoinAdapter, ResultSpec, result_spec
 from .operations import FUTURES, OPERATIONS, SPOT
@@ -24,88 +23,30 @@ _SPECS: dict[str, ResultSpec] = {
     op.method: result_spec(op.op, op.result, op.batch or op.result_is_list) for op in OPERATIONS
 }
 _BY_METHOD = {op.method: op for op in OPERATIONS}
+#: The ws keys of the operation table, in order (``spot``, ``futures``, ...).
+_OP_KEYS = tuple(dict.fromkeys(op.ws_key for op in OPERATIONS))
+# The Node SDK's WS API keys, and its other sockets (streams, not the trading API).
 _NODE_KEYS = {"wsapispotv1": SPOT, "wsapifuturesv1": FUTURES}
+_NODE_STREAM_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "spotPublicV1",
+        "spotPrivateV1",
+        "futuresPublicV1",
+        "futuresPrivateV1",
+        "spotPublicProV2",
+        "futuresPublicProV2",
+        "privateProV2",
+    )
+)
 
 
 class KucoinClientBase(FacadeBase):
     _exchange = "kucoin"
 
-    def __init__(
-        self,
-        options: Mapping[str, Any] | None = None,
-        /,
-        *,
-        api_key: str | None = None,
-        api_secret: str | None = None,
-        api_passphrase: str | None = None,
-        accounts: Sequence[Mapping[str, str] | KucoinAccount] | None = None,
-        enable_ns: bool | None = None,
-        single_socket: bool | None = None,
-        attach_event_listeners: bool | None = None,
-        request_timeout: float | None = None,
-        connect_timeout: float | None = None,
-        reconnect_timeout: float | None = None,
-        reconnect_max: float | None = None,
-        ping_interval: float | None = None,
-        pong_timeout: float | None = None,
-        base_ws_url: str | None = None,
-        base_rest_url: str | None = None,
-        time_sync: bool | None = None,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        """Create a client; nothing connects until the first call or ``connect_ws_api()``.
-
-        Credentials: ``api_key``, ``api_secret``, ``api_passphrase`` for one account, or
-        ``accounts=[{"apiKey", "apiSecret", "apiPassphrase"}, ...]`` for several (every
-        call takes ``account=``). Spot and margin ops use the ``spot`` socket, futures
-        ops the ``futures`` socket; ``single_socket=True`` puts all on one.
-        ``base_ws_url``: point at another server (the simulator).
-        """
-        opts = dict(options or {})
-        single = {
-            k: v
-            for k, v in (
-                ("apiKey", api_key if api_key is not None else opts.pop("apiKey", None)),
-                (
-                    "apiSecret",
-                    api_secret if api_secret is not None else opts.pop("apiSecret", None),
-                ),
-                (
-                    "apiPassphrase",
-                    api_passphrase
-                    if api_passphrase is not None
-                    else opts.pop("apiPassphrase", None),
-                ),
-            )
-            if v is not None
-        }
-        if single and (accounts is not None or "accounts" in opts):
-            raise ValidationError(
-                "api_key", "give either api_key/api_secret/api_passphrase or accounts, not both"
-            )
-        if single:
-            accounts = [single]
-        config = build_config(
-            KucoinConfig,
-            opts,
-            dict(
-                accounts=accounts,
-                enable_ns=enable_ns,
-                single_socket=single_socket,
-                attach_event_listeners=attach_event_listeners,
-                request_timeout=request_timeout,
-                connect_timeout=connect_timeout,
-                reconnect_timeout=reconnect_timeout,
-                reconnect_max=reconnect_max,
-                ping_interval=ping_interval,
-                pong_timeout=pong_timeout,
-                base_ws_url=base_ws_url,
-                base_rest_url=base_rest_url,
-                time_sync=time_sync,
-                logger=logger,
-            ),
-        )
-        self._ws_keys = (UNIFIED,) if config.single_socket else (SPOT, FUTURES)
+    def __init__(self, options: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> None:
+        config = build_config(KucoinConfig, options, kwargs)
+        self._ws_keys = (UNIFIED,) if config.single_socket else _OP_KEYS
         adapter = KucoinAdapter(config)
         super().__init__(config, adapter, config.accounts)
         self._kc = config
@@ -121,10 +62,17 @@ class KucoinClientBase(FacadeBase):
     def _normalize_ws_key(self, ws_key: str) -> str:
         if isinstance(ws_key, str):
             key = _NODE_KEYS.get(ws_key.lower(), ws_key)
-            if self._kc.single_socket and key in (SPOT, FUTURES, UNIFIED):
+            if self._kc.single_socket and key in (*_OP_KEYS, UNIFIED):
                 return UNIFIED
             if key in self._ws_keys:
                 return key
+            if ws_key.lower() in _NODE_STREAM_KEYS:
+                raise ValidationError(
+                    "ws_key",
+                    f"{ws_key!r} is a KuCoin market-data / account-stream socket, not the WS "
+                    f"trading API; use {' or '.join(self._ws_keys)} (Node: wsApiSpotV1, "
+                    "wsApiFuturesV1); nothing was sent",
+                )
         raise ValidationError(
             "ws_key", f"must be one of {', '.join(self._ws_keys)}; got {ws_key!r}"
         )

@@ -23,6 +23,9 @@ __all__ = [
     "SpotOrderAck",
     "SyncCancelAck",
     "SyncOrderAck",
+    "UtaAmendAck",
+    "UtaCancelAck",
+    "UtaOrderAck",
 ]
 
 
@@ -115,6 +118,34 @@ class FuturesBatchCancelItem(_Item, frozen=True, kw_only=True):
     @property
     def ok(self) -> bool:
         return self.code in (None, "200000", "200")
+
+
+class UtaOrderAck(_Item, frozen=True, kw_only=True):
+    """``uta.order``: the new order's ids. The REST twin also returns ``tradeType`` and
+    ``ts``; whether the socket reply carries them is not documented."""
+
+    orderId: str | None = None
+    clientOid: str | None = None
+    tradeType: str | None = None
+    ts: int | str | None = None
+
+
+class UtaAmendAck(_Item, frozen=True, kw_only=True):
+    """``uta.amend``: the amended order's ids (``newOrderId`` should the exchange
+    cancel and re-place, as ``spot.modify`` does; not documented either way)."""
+
+    orderId: str | None = None
+    clientOid: str | None = None
+    newOrderId: str | None = None
+
+
+class UtaCancelAck(_Item, frozen=True, kw_only=True):
+    """``uta.cancel``: accepted; the ids of the order it cancels."""
+
+    orderId: str | None = None
+    clientOid: str | None = None
+    tradeType: str | None = None
+    ts: int | str | None = None
 
 
 class RateLimit(msgspec.Struct, frozen=True, kw_only=True):

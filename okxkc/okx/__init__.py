@@ -1,5 +1,6 @@
 """OKX WebSocket trading API: ``WebsocketAPIClient`` (blocking) and ``AsyncWebsocketAPIClient``."""
 
+from ..config import OkxAccount
 from .client import AsyncWebsocketAPIClient, WebsocketAPIClient
 from .models import (
     AmendAck,
@@ -17,6 +18,7 @@ __all__ = [
     "AsyncWebsocketAPIClient",
     "CancelAck",
     "MassCancelAck",
+    "OkxAccount",
     "OkxResponse",
     "OrderAck",
     "SpreadAmendAck",

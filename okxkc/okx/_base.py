@@ -1,10 +1,11 @@
-"""OKX-specific parts the generated OKX facades inherit: options, routing,
-request expiry, instIdCode resolution and server-time sync."""
+"""OKX-specific parts the generated OKX facades inherit: options, routing (and the
+Node SDK's ws keys, never across environments), request expiry, instIdCode
+resolution and preloading, and server-time sync."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import re
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from .._engine.clock import TimeSync
 from .._engine.core import RequestMeta
 from .._facade import FacadeBase
 from .._ops import Operation
-from ..config import OkxAccount, OkxConfig, build_config
+from ..config import INST_TYPES, OkxConfig, build_config
 from ..errors import ExchangeError, RequestTimeoutError, ValidationError
 from .adapter import RAW_RESULT, OkxAdapter, ResultSpec, result_spec
 from .instruments import InstrumentCodes
@@ -25,64 +26,33 @@ _SPECS: dict[str, ResultSpec] = {
 }
 _BY_METHOD = {op.method: op for op in OPERATIONS}
 
+# The Node SDK's ws keys: {prod|prodDemo|eeaLive|eeaDemo|usLive|usDemo}{Public|Private|Business}.
+_NODE_ENV = {
+    "prod": ("prod", False),
+    "prodDemo": ("prod", True),
+    "eeaLive": ("EEA", False),
+    "eeaDemo": ("EEA", True),
+    "usLive": ("US", False),
+    "usDemo": ("US", True),
+}
+_NODE_KEY = re.compile(r"(prod|prodDemo|eeaLive|eeaDemo|usLive|usDemo)(Public|Private|Business)")
+
+
+def _node_key(market: str, demo: bool, kind: str) -> str:
+    env = next(k for k, v in _NODE_ENV.items() if v == (market, demo))
+    return env + kind.capitalize()
+
+
+def _env_name(market: str, demo: bool) -> str:
+    return f"OKX {market} {'demo' if demo else 'live'}"
+
 
 class OkxClientBase(FacadeBase):
     _exchange = "okx"
     _ws_keys = (PRIVATE, BUSINESS)
 
-    def __init__(
-        self,
-        options: Mapping[str, Any] | None = None,
-        /,
-        *,
-        accounts: Sequence[Mapping[str, str] | OkxAccount] | None = None,
-        market: str | None = None,
-        demo_trading: bool | None = None,
-        exp_time: int | None = None,
-        resolve_instrument_codes: bool | None = None,
-        attach_event_listeners: bool | None = None,
-        request_timeout: float | None = None,
-        connect_timeout: float | None = None,
-        reconnect_timeout: float | None = None,
-        reconnect_max: float | None = None,
-        ping_interval: float | None = None,
-        pong_timeout: float | None = None,
-        base_ws_url: str | None = None,
-        base_rest_url: str | None = None,
-        time_sync: bool | None = None,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        """Create a client; nothing connects until the first call or ``connect_ws_api()``.
-
-        ``accounts``: ``[{"apiKey": ..., "apiSecret": ..., "apiPass": ...}, ...]``; every
-        call takes ``account=`` (index or API key, default the first).
-        ``market``: ``"prod"`` (www.okx.com), ``"EEA"`` (my.okx.com) or ``"US"``
-        (app.okx.com); ``demo_trading=True`` for the demo environment.
-        ``exp_time``: default request expiry (ms from sending) for place/amend calls.
-        ``base_ws_url`` / ``base_rest_url``: point at another server (the simulator).
-        """
-        config = build_config(
-            OkxConfig,
-            options,
-            dict(
-                accounts=accounts,
-                market=market,
-                demo_trading=demo_trading,
-                exp_time=exp_time,
-                resolve_instrument_codes=resolve_instrument_codes,
-                attach_event_listeners=attach_event_listeners,
-                request_timeout=request_timeout,
-                connect_timeout=connect_timeout,
-                reconnect_timeout=reconnect_timeout,
-                reconnect_max=reconnect_max,
-                ping_interval=ping_interval,
-                pong_timeout=pong_timeout,
-                base_ws_url=base_ws_url,
-                base_rest_url=base_rest_url,
-                time_sync=time_sync,
-                logger=logger,
-            ),
-        )
+    def __init__(self, options: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> None:
+        config = build_config(OkxConfig, options, kwargs)
         adapter = OkxAdapter(config)
         super().__init__(config, adapter, config.accounts)
         self._okx = config
@@ -95,14 +65,33 @@ class OkxClientBase(FacadeBase):
 
     # -- routing and envelopes ---------------------------------------------------------
     def _normalize_ws_key(self, ws_key: str) -> str:
-        # Node SDK keys (prodPrivate, eeaDemoBusiness, ...) port as they are.
-        if isinstance(ws_key, str):
-            low = ws_key.lower()
-            if low.endswith("private"):
-                return PRIVATE
-            if low.endswith("business"):
-                return BUSINESS
-        raise ValidationError("ws_key", f"must be 'private' or 'business', got {ws_key!r}")
+        if ws_key in self._ws_keys:
+            return ws_key
+        m = _NODE_KEY.fullmatch(ws_key) if isinstance(ws_key, str) else None
+        if m is None:
+            raise ValidationError(
+                "ws_key",
+                f"must be 'private' or 'business' (or a Node key of this client's environment, "
+                f"such as {_node_key(self._okx.market, self._okx.demo_trading, PRIVATE)!r}); "
+                f"got {ws_key!r}",
+            )
+        env, kind = m.groups()
+        market, demo = _NODE_ENV[env]
+        # A ported script must never reach another environment than the client's:
+        # a demo key on a live client would otherwise trade real money.
+        if (market, demo) != (self._okx.market, self._okx.demo_trading):
+            raise ValidationError(
+                "ws_key",
+                f"{ws_key!r} is a socket of {_env_name(market, demo)}, but this client trades on "
+                f"{_env_name(self._okx.market, self._okx.demo_trading)}; nothing was sent "
+                f"(set market= / demo_trading= to change the client's environment)",
+            )
+        if kind == "Public":
+            raise ValidationError(
+                "ws_key",
+                f"{ws_key!r} is a market-data socket; trading ops go on private or business",
+            )
+        return kind.lower()
 
     def _result_spec(self, op: Operation) -> ResultSpec:
         return _SPECS[op.method]
@@ -119,17 +108,10 @@ class OkxClientBase(FacadeBase):
 
     def _extras(self, op: Operation, exp_time: int | None) -> Any:
         if not op.exp_time:
-            if exp_time is not None:
-                raise ValidationError("exp_time", f"{op.op} does not take a request expiry")
-            return None
+            return super()._extras(op, exp_time)
+        # Both the per-call value and the option were checked by config.check_exp_time.
         value = exp_time if exp_time is not None else self._okx.exp_time
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValidationError(
-                "exp_time", f"must be a positive number of milliseconds, got {value!r}"
-            )
-        return {"exp_time": value}
+        return None if value is None else {"exp_time": value}
 
     # -- instIdCode --------------------------------------------------------------------
     def _send(self, idx: int, meta: RequestMeta, op: Operation | None) -> Coroutine[Any, Any, Any]:
@@ -181,13 +163,70 @@ class OkxClientBase(FacadeBase):
         except ExchangeError as exc:
             # 51001: that instrument code is unknown to the exchange now; drop our
             # mapping so the next call refetches it. The request is not re-sent.
-            if exc.code == "51001" or any(getattr(i, "sCode", "") == "51001" for i in exc.items):
+            # Only the items the exchange refused with 51001: a batch's other items
+            # were accepted with their codes, which stay valid.
+            refused = [
+                item
+                for i, item in enumerate(meta.args)
+                if exc.code == "51001"
+                or (i < len(exc.items) and getattr(exc.items[i], "sCode", "") == "51001")
+            ]
+            if refused:
                 by_code = {c: i for i, c in self._codes.codes.items()}
-                for item in meta.args:
+                for item in refused:
                     inst = by_code.get(item.get("instIdCode", -1))
                     if inst is not None:
                         self._codes.forget(inst)
             raise
+
+    # -- preloading ---------------------------------------------------------------------
+    def _warm_up(self, pairs: list[tuple[int, str]], timeout: float) -> Coroutine[Any, Any, None]:
+        types = [t for t in self._okx.preload_instruments if not self._codes.loaded(t)]
+        if not types or not self._okx.resolve_instrument_codes:
+            return super()._warm_up(pairs, timeout)
+        return self._connect_and_preload(pairs, timeout, types)
+
+    async def _connect_and_preload(
+        self, pairs: list[tuple[int, str]], timeout: float, inst_types: Sequence[str]
+    ) -> None:
+        # Alongside the sockets, not after them: warming up costs the longer of the two.
+        preload = asyncio.ensure_future(asyncio.wait_for(self._codes.load(inst_types), timeout))
+        try:
+            await self._core.connect(pairs, timeout)
+        except BaseException:
+            preload.cancel()
+            await asyncio.gather(preload, return_exceptions=True)
+            raise
+        try:
+            await preload
+        except Exception as exc:
+            # The sockets are ready; a call for these instruments fetches the list itself.
+            self._logger.warning(
+                "okx could not preload instrument codes for %s: %r", ", ".join(inst_types), exc
+            )
+
+    def _loading(
+        self, inst_types: Sequence[str] | None, timeout: float | None
+    ) -> Coroutine[Any, Any, None]:
+        """``load_instruments``: fetch instrument codes now (the preload, on demand)."""
+        self._check_process()
+        if isinstance(inst_types, str):
+            inst_types = [inst_types]
+        types = list(self._okx.preload_instruments if inst_types is None else inst_types)
+        for t in types:
+            if t not in INST_TYPES:
+                raise ValidationError(
+                    "inst_types", f"must list instrument types of {INST_TYPES}; got {t!r}"
+                )
+        return self._load_within(types, self._timeout(timeout))
+
+    async def _load_within(self, inst_types: Sequence[str], timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._codes.load(inst_types), timeout)
+        except asyncio.TimeoutError:
+            raise RequestTimeoutError(
+                f"the instrument lists did not arrive within {timeout}s", sent=False
+            ) from None
 
     # -- server time -------------------------------------------------------------------
     async def _server_ms(self) -> int:

@@ -4,6 +4,8 @@ OKX order ops want the integer ``instIdCode``. When a call gives only ``instId``
 the code is looked up here: the cache is filled per instType (per family for
 options) on first use, refetched once when an instId is not in it (a new
 listing), and an entry is dropped when the exchange answers 51001 for it.
+``load`` fills whole instrument types ahead of time (``connect_ws_api()`` and
+``load_instruments()``), so the first order pays no REST round trip.
 Runs on the engine loop; lookups from other threads only read the dict.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import ExchangeError, ValidationError
@@ -53,7 +55,9 @@ class InstrumentCodes:
         return self.codes.get(inst_id)
 
     def forget(self, inst_id: str) -> None:
+        """Drop a mapping the exchange refused (51001); the next lookup refetches at once."""
         self.codes.pop(inst_id, None)
+        self._fetched_at.pop(inst_type_of(inst_id), None)
 
     async def resolve(self, inst_id: str, field: str = "instId") -> int:
         code = self.codes.get(inst_id)
@@ -71,6 +75,19 @@ class InstrumentCodes:
                 f"unknown instrument {inst_id!r} (not listed by OKX as {key[0]}); nothing was sent",
             )
         return code
+
+    def loaded(self, inst_type: str) -> bool:
+        """Whether the list of ``inst_type`` has been fetched at least once."""
+        return (inst_type, None) in self._fetched_at
+
+    async def load(self, inst_types: Sequence[str]) -> None:
+        """Fetch the lists of these instrument types (concurrently); raise the first failure."""
+        results = await asyncio.gather(
+            *(self._fetch((t, None)) for t in dict.fromkeys(inst_types)), return_exceptions=True
+        )
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
 
     async def _fetch(self, key: tuple[str, str | None]) -> None:
         running = self._inflight.get(key)

@@ -1,13 +1,17 @@
 """THE OKX operation table: one row per WS API op. Facades are generated from it.
 
-Field names, kinds and limits follow OKX's docs (see protocol notes): ``id``-like
-fields are case-sensitive alphanumerics, ``clOrdId`` and ``reqId`` at most 32,
-``tag`` at most 16; batches take at most 20 items.
+Field names, kinds and limits follow OKX's docs for each op (the WS API pages
+"Place order", "Amend order", "Mass cancel", "Spread trading: place order", ...):
+``id``-like fields are case-sensitive alphanumerics, ``clOrdId`` and ``reqId`` at
+most 32, ``tag`` at most 16; batches take at most 20 items. A rule that is not
+plain from the field's description names its source in ``source=``.
 """
 
 from __future__ import annotations
 
-from .._ops import Operation, Param
+from decimal import Decimal
+
+from .._ops import Kind, Operation, Param
 
 __all__ = ["BUSINESS", "OPERATIONS", "PRIVATE"]
 
@@ -25,12 +29,16 @@ def _alnum(name: str, size: int, doc: str = "") -> Param:
     )
 
 
+# Spot, margin, swap, futures and option prices are positive (a negative one can only be
+# a typo); spread prices may be negative, so the sprd-* ops leave them signed.
+_POSITIVE_PX = "prices of OKX instruments are positive; only spread prices may be negative"
+
 _LIMIT_TYPES = ("limit", "post_only", "fok", "ioc", "mmp", "mmp_and_post_only", "elp", "rpi")
 _PRICES = ("px", "pxUsd", "pxVol")
 
 _INSTRUMENT = (
     Param("instId", doc="Instrument ID, e.g. BTC-USDT (resolved to instIdCode)"),
-    Param("instIdCode", "int", doc="Instrument ID code (wins over instId)"),
+    Param("instIdCode", Kind.INT, doc="Instrument ID code (wins over instId)"),
 )
 
 _PLACE = (
@@ -58,26 +66,39 @@ _PLACE = (
             "rpi",
         ),
     ),
-    Param("sz", "dec", required=True, positive=True, doc="Quantity"),
-    Param("px", "dec", doc="Price (limit-type orders)"),
-    Param("pxUsd", "dec", doc="Option price in USD"),
-    Param("pxVol", "dec", doc="Option price in implied volatility"),
+    Param("sz", Kind.DEC, required=True, positive=True, doc="Quantity"),
+    Param("px", Kind.DEC, positive=True, doc="Price (limit-type orders)", source=_POSITIVE_PX),
+    Param("pxUsd", Kind.DEC, positive=True, doc="Option price in USD", source=_POSITIVE_PX),
+    Param(
+        "pxVol",
+        Kind.DEC,
+        positive=True,
+        doc="Option price in implied volatility",
+        source=_POSITIVE_PX,
+    ),
     Param("posSide", choices=("net", "long", "short")),
     Param("ccy", doc="Margin currency"),
     _alnum("clOrdId", 32, "Client order ID"),
     _alnum("tag", 16, "Order tag (sent as given)"),
-    Param("reduceOnly", "bool"),
+    Param("reduceOnly", Kind.BOOL),
     Param("tgtCcy", choices=("base_ccy", "quote_ccy")),
-    Param("banAmend", "bool"),
+    Param("banAmend", Kind.BOOL),
     Param("pxAmendType", choices=("0", "1")),
     Param("tradeQuoteCcy"),
-    Param("slippagePct", "dec"),
+    Param(
+        "slippagePct",
+        Kind.DEC,
+        min=0,
+        max=Decimal("0.05"),
+        doc="Market-order slippage limit, 0 to 0.05",
+        source="OKX docs, Place order: slippagePct from 0 to 0.05",
+    ),
     Param("stpMode", choices=("cancel_maker", "cancel_taker", "cancel_both")),
-    Param("isElpTakerAccess", "bool"),
-    Param("rpiTakerAccess", "bool"),
+    Param("isElpTakerAccess", Kind.BOOL),
+    Param("rpiTakerAccess", Kind.BOOL),
     Param("speedBump", choices=("0", "1")),
     Param("outcome", choices=("yes", "no")),
-    Param("attachAlgoOrds", "list", doc="Attached TP/SL orders"),
+    Param("attachAlgoOrds", Kind.LIST, doc="Attached TP/SL orders"),
 )
 
 _CANCEL = (
@@ -90,14 +111,14 @@ _AMEND = (
     *_INSTRUMENT,
     Param("ordId"),
     _alnum("clOrdId", 32),
-    Param("cxlOnFail", "bool", doc="Cancel the order if the amend fails"),
+    Param("cxlOnFail", Kind.BOOL, doc="Cancel the order if the amend fails"),
     _alnum("reqId", 32, "Client amend request ID"),
-    Param("newSz", "dec", positive=True),
-    Param("newPx", "dec"),
-    Param("newPxUsd", "dec"),
-    Param("newPxVol", "dec"),
+    Param("newSz", Kind.DEC, positive=True, source="OKX docs, Amend order: newSz > 0"),
+    Param("newPx", Kind.DEC, positive=True, source=_POSITIVE_PX),
+    Param("newPxUsd", Kind.DEC, positive=True, source=_POSITIVE_PX),
+    Param("newPxVol", Kind.DEC, positive=True, source=_POSITIVE_PX),
     Param("pxAmendType", choices=("0", "1")),
-    Param("attachAlgoOrds", "list"),
+    Param("attachAlgoOrds", Kind.LIST),
 )
 
 _INST = ("instId", "instIdCode")
@@ -128,6 +149,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "Place up to 20 orders in one request; items may succeed or fail independently.",
         batch=True,
         max_items=20,
+        # OKX docs, Place multiple orders: clOrdId unique "within the request".
+        unique=("clOrdId",),
         one_of=(_INST,),
         required_if=_NEEDS_PX,
         exclusive=(_PRICES,),
@@ -187,7 +210,15 @@ OPERATIONS: tuple[Operation, ...] = (
         (
             Param("instType", required=True, choices=("OPTION",)),
             Param("instFamily", required=True, doc="e.g. BTC-USD"),
-            Param("lockInterval", "dec", doc="Lock after the cancel, ms in [0, 10000]"),
+            Param(
+                "lockInterval",
+                Kind.DEC,
+                min=0,
+                max=10000,
+                integral=True,
+                doc="Lock after the cancel, ms in [0, 10000] (sent as a string)",
+                source="OKX docs, Mass cancel: lockInterval range [0, 10000] ms",
+            ),
         ),
         "MassCancelAck",
         "Cancel all MMP pending orders of an instrument family (options, portfolio margin).",
@@ -202,8 +233,8 @@ OPERATIONS: tuple[Operation, ...] = (
             _alnum("tag", 16),
             Param("side", required=True, choices=("buy", "sell")),
             Param("ordType", required=True, choices=("market", "limit", "post_only", "ioc")),
-            Param("sz", "dec", required=True, positive=True),
-            Param("px", "dec"),
+            Param("sz", Kind.DEC, required=True, positive=True),
+            Param("px", Kind.DEC, doc="Spread price; may be negative"),
         ),
         "SpreadOrderAck",
         "Place one spread order.",
@@ -217,8 +248,8 @@ OPERATIONS: tuple[Operation, ...] = (
             Param("ordId"),
             _alnum("clOrdId", 32),
             _alnum("reqId", 32),
-            Param("newSz", "dec", positive=True),
-            Param("newPx", "dec"),
+            Param("newSz", Kind.DEC, positive=True),
+            Param("newPx", Kind.DEC, doc="Spread price; may be negative"),
         ),
         "SpreadAmendAck",
         "Amend one spread order.",

@@ -2,7 +2,9 @@
 
 They run on loopback, check signatures against configured credentials, keep an
 order book per account, enforce the exchanges' limits and error codes, and can
-inject faults (drops, delays, swallowed replies, notices, garbage frames).
+inject faults (drops before or after execution, delays, swallowed replies, notices,
+garbage frames). The OKX simulator also serves the signed REST order lookups and,
+with ``tls=True`` (the ``tls`` extra: trustme), ``wss://`` and ``https://``.
 
 - :mod:`okxkc.testing.okx`: :class:`~okxkc.testing.okx.OkxSimulator`
 - :mod:`okxkc.testing.kucoin`: :class:`~okxkc.testing.kucoin.KucoinSimulator`

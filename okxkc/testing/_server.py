@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import random
+import shutil
+import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -32,6 +36,9 @@ class Decision:
     process: bool = True  # apply the request to the order book first
     reply: bool = True  # send the reply
     delay: float = 0.0  # seconds before the reply is sent
+    # With ``drop``: apply the request this many seconds after the socket is cut (a request
+    # still queued at the exchange when the connection died); None: ``process`` decides.
+    execute_after: float | None = None
 
     @property
     def normal(self) -> bool:
@@ -43,7 +50,7 @@ _NORMAL = Decision()
 
 @dataclass
 class _Rule:
-    kind: str  # "drop" | "swallow" | "delay"
+    kind: str  # "drop" | "drop_queued" | "swallow" | "delay"
     op: str | None
     remaining: int | None  # None: forever
     delay: float = 0.0
@@ -63,11 +70,22 @@ class Faults:
     """Fault injection plan, safe to change from any thread while the server runs.
 
     Rules are consumed in the order they were added, one rule per request:
-    ``drop_next`` closes the socket abruptly when the next matching request
-    arrives (with ``process=True`` the request is applied first, so the order
-    exists but the reply is lost); ``swallow_next`` applies the request and never
-    answers; ``delay_next`` answers late. ``op=None`` matches any trading op.
-    ``random`` injects faults by probability (for soak tests).
+
+    - ``drop_next`` closes the socket abruptly when the next matching request
+      arrives, before it is applied (nothing happens at the exchange); with
+      ``process=True`` it is the same as ``drop_after_execution``;
+    - ``drop_after_execution`` applies the request, then closes the socket before
+      the reply is sent (the order exists, the reply is lost);
+    - ``drop_then_execute`` closes the socket first and applies the request
+      ``after`` seconds later, as a request still queued at the exchange when the
+      connection died (an ``expTime`` that has passed by then refuses it);
+      simulators that do not model it raise ``NotImplementedError``;
+    - ``swallow_next`` applies the request and never answers;
+    - ``delay_next`` answers late.
+
+    ``op=None`` matches any trading op. ``random`` injects faults by probability
+    (for soak tests). ``fail_rest_next`` makes the next signed REST calls fail
+    with an HTTP error (the exchange's REST side unreachable or broken).
     """
 
     def __init__(self) -> None:
@@ -75,10 +93,40 @@ class Faults:
         self._rules: list[_Rule] = []
         self._random: _Random | None = None
         self.login_rejections: collections.deque[str | None] = collections.deque()
+        self.rest_failures: collections.deque[int] = collections.deque()
         self.injected: collections.Counter[str] = collections.Counter()
+        # Set by a simulator that can apply a request after its socket is gone.
+        self.supports_queued_execution = False
 
     def drop_next(self, op: str | None = None, count: int = 1, *, process: bool = False) -> None:
         self._add(_Rule("drop", op, count, process=process))
+
+    def drop_after_execution(self, op: str | None = None, count: int = 1) -> None:
+        """Apply the next matching request, then cut the socket before replying."""
+        self._add(_Rule("drop", op, count, process=True))
+
+    def drop_then_execute(
+        self, op: str | None = None, count: int = 1, *, after: float = 0.1
+    ) -> None:
+        """Cut the socket at the next matching request; apply it ``after`` seconds later."""
+        if not self.supports_queued_execution:
+            raise NotImplementedError("this simulator does not model queued execution")
+        if after < 0:
+            raise ValueError("after must be >= 0")
+        self._add(_Rule("drop_queued", op, count, delay=after, process=False))
+
+    def fail_rest_next(self, count: int = 1, *, status: int = 503) -> None:
+        """Answer the next ``count`` signed REST calls with HTTP ``status`` and no JSON."""
+        with self._lock:
+            self.rest_failures.extend([status] * count)
+
+    def take_rest_failure(self) -> int | None:
+        """The HTTP status to fail this REST call with, or None; called by the server."""
+        with self._lock:
+            if self.rest_failures:
+                self.injected["rest_failure"] += 1
+                return self.rest_failures.popleft()
+            return None
 
     def swallow_next(self, op: str | None = None, count: int = 1) -> None:
         self._add(_Rule("swallow", op, count))
@@ -108,6 +156,7 @@ class Faults:
             self._rules.clear()
             self._random = None
             self.login_rejections.clear()
+            self.rest_failures.clear()
 
     def _add(self, rule: _Rule) -> None:
         with self._lock:
@@ -135,6 +184,8 @@ class Faults:
                 self.injected[rule.kind] += 1
                 if rule.kind == "drop":
                     return Decision(drop=True, process=rule.process, reply=False)
+                if rule.kind == "drop_queued":
+                    return Decision(drop=True, process=False, reply=False, execute_after=rule.delay)
                 if rule.kind == "swallow":
                     return Decision(reply=False)
                 return Decision(delay=rule.delay)
@@ -213,11 +264,17 @@ class SimulatedExchange:
         port: int = 0,
         clock_offset_ms: int = 0,
         record: bool = True,
+        tls: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.clock_offset_ms = clock_offset_ms
         self.record = record
+        self.tls = tls
+        # With tls=True: the PEM file of the throwaway certificate authority that signed
+        # the listener's certificate, written at start (trust it in clients), else None.
+        self.ca_file: str | None = None
+        self._ca_dir: str | None = None
         self.faults = Faults()
         # Every trading request the server received after the envelope parsed, in order.
         self.received: list[dict[str, Any]] = []
@@ -243,11 +300,44 @@ class SimulatedExchange:
     # -- lifecycle -------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self._url_host}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://{self._url_host}:{self.port}"
+
+    @property
+    def _url_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A client-side context that trusts this simulator's CA (tls=True, started)."""
+        if self.ca_file is None:
+            raise RuntimeError("the simulator serves TLS only with tls=True, once started")
+        return ssl.create_default_context(cafile=self.ca_file)
+
+    def _server_ssl_context(self) -> ssl.SSLContext:
+        # trustme (the ``tls`` extra) is imported only here: plain simulators never need it.
+        import trustme
+
+        ca = trustme.CA(organization_name="okxkc simulator")
+        names = ["127.0.0.1", "::1", "localhost"]
+        if self.host not in names and self.host not in ("0.0.0.0", "::", ""):
+            names.append(self.host)
+        cert = ca.issue_cert(*names)
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(ctx)
+        self._ca_dir = tempfile.mkdtemp(prefix=f"okxkc-{self.name}-sim-")
+        path = os.path.join(self._ca_dir, "ca.pem")
+        ca.cert_pem.write_to_path(path)
+        self.ca_file = path
+        return ctx
+
+    def _drop_ca(self) -> None:
+        if self._ca_dir is not None:
+            shutil.rmtree(self._ca_dir, ignore_errors=True)
+        self._ca_dir = None
+        self.ca_file = None
 
     async def start(self) -> None:
         app = web.Application()
@@ -255,7 +345,10 @@ class SimulatedExchange:
         app.on_shutdown.append(self._close_sockets)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        ssl_context = self._server_ssl_context() if self.tls else None
+        site = web.TCPSite(
+            self._runner, self.host, self.port, reuse_address=True, ssl_context=ssl_context
+        )
         await site.start()
         server = site._server
         assert server is not None
@@ -269,6 +362,7 @@ class SimulatedExchange:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self._drop_ca()
 
     async def __aenter__(self) -> SimulatedExchange:
         await self.start()

@@ -19,13 +19,14 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from typing_extensions import assert_type
 
 import okxkc
 from okxkc import kucoin, okx
 from okxkc._engine.events import EventEmitter
+from okxkc.config import KucoinAccount
 from okxkc.kucoin import (
     FuturesBatchOrderItem,
     FuturesOrderAck,
@@ -79,13 +80,26 @@ def okx_blocking_mistakes(client: okx.WebsocketAPIClient) -> None:
     # a misspelt field name
     client.submit_new_order(instid="BTC-USDT", sz="1")  # type: ignore[call-arg]
     # a value outside the exchange's enumeration
-    client.submit_new_order(instId="BTC-USDT", side="BUY")  # type: ignore[arg-type]
+    m: Literal["market"] = "market"
+    client.submit_new_order(instId="X", tdMode="cash", side="BUY", ordType=m, sz=1)  # type: ignore[arg-type]
+    # a field the exchange always requires, left out (here tdMode)
+    client.submit_new_order(instId="BTC-USDT", side="buy", ordType="market", sz="1")  # type: ignore[call-arg]
+    # (instId / instIdCode: one of them is needed, checked at run time)
+    client.amend_order(ordId="1", newSz="2")
     # fields are keyword-only, as the exchange names them
-    client.cancel_order("BTC-USDT", ordId="1")  # type: ignore[call-arg]
+    client.cancel_order("BTC-USDT", ordId="1")  # type: ignore[call-arg, arg-type]
     # a price is a number or decimal text, never a list
     client.amend_order(instId="BTC-USDT", ordId="1", newPx=[1])  # type: ignore[arg-type]
     # a batch item with an unknown key
-    client.submit_multiple_orders([{"instId": "BTC-USDT", "size": "1"}])  # type: ignore[typeddict-unknown-key]
+    client.submit_multiple_orders([{"instId": "X", "side": "buy", "size": "1"}])  # type: ignore[typeddict-unknown-key, typeddict-item]
+    # a batch item without a field the exchange always requires (here sz)
+    b: BatchOrdersItem = {"instId": "X", "tdMode": "cash", "side": "buy", "ordType": m}  # type: ignore[typeddict-item]
+    client.submit_multiple_orders([b])
+    ok: BatchOrdersItem = {"instId": "X", "tdMode": "cash", "side": "buy", "ordType": m, "sz": 1}
+    client.submit_multiple_orders([ok])
+    client.submit_new_order(instId="X", tdMode="cash", side="buy", ordType=m, sz=1, exp_time=5)
+    # control keywords stay keywords with their own types
+    client.submit_new_order(instId="X", tdMode="cash", side="buy", ordType=m, sz=1, exp_time="5")  # type: ignore[arg-type]
     # account is an index or an API key; timeout is seconds
     client.cancel_order(instId="BTC-USDT", ordId="1", account=[0])  # type: ignore[arg-type]
     client.cancel_order(instId="BTC-USDT", ordId="1", timeout="5")  # type: ignore[arg-type]
@@ -136,7 +150,8 @@ async def okx_awaitable_mistakes(client: okx.AsyncWebsocketAPIClient) -> None:
     client.cancel_order(instId="BTC-USDT", ordId="1")  # type: ignore[unused-coroutine]
     # using the coroutine as if it were the reply
     print(client.cancel_order(instId="BTC-USDT", ordId="1").data)  # type: ignore[attr-defined]
-    await client.submit_new_order(instId="BTC-USDT", ordType="LIMIT")  # type: ignore[arg-type]
+    await client.submit_new_order(instId="X", tdMode="cash", side="buy", ordType="LIMIT", sz=1)  # type: ignore[arg-type]
+    await client.submit_new_order(instId="BTC-USDT", tdMode="cash", ordType="limit", sz=1)  # type: ignore[call-arg]
     await client.submit_new_order(inst_id="BTC-USDT")  # type: ignore[call-arg]
 
 
@@ -160,19 +175,30 @@ def kucoin_blocking(client: kucoin.WebsocketAPIClient) -> None:
     )
     assert_type(
         client.submit_futures_order(
-            symbol="XBTUSDTM", side="buy", type="limit", price="1", size=1, leverage=5
+            symbol="XBTUSDTM",
+            side="buy",
+            type="limit",
+            price="1",
+            size=1,
+            leverage=5,
+            clientOid="c1",
         ),
         KucoinResponse[FuturesOrderAck],
     )
     assert_type(
-        client.submit_multiple_futures_orders([{"symbol": "XBTUSDTM", "side": "buy"}]),
+        client.submit_multiple_futures_orders(
+            [{"symbol": "XBTUSDTM", "side": "buy", "clientOid": "c1"}]
+        ),
         KucoinResponse[list[FuturesBatchOrderItem]],
     )
 
 
 def kucoin_blocking_mistakes(client: kucoin.WebsocketAPIClient) -> None:
     client.submit_new_spot_order(symbol="BTC-USDT", client_oid="x")  # type: ignore[call-arg]
-    client.submit_new_spot_order(symbol="BTC-USDT", type="stop")  # type: ignore[arg-type]
+    client.submit_new_spot_order(symbol="BTC-USDT", side="buy", type="stop")  # type: ignore[arg-type]
+    # a field the exchange always requires, left out (here side), also in a batch item
+    client.submit_new_spot_order(symbol="BTC-USDT", type="market", funds="10")  # type: ignore[call-arg]
+    client.submit_multiple_futures_orders([{"symbol": "XBTUSDTM", "side": "buy"}])  # type: ignore[typeddict-item]
     client.submit_new_order(instId="BTC-USDT")  # type: ignore[attr-defined]
 
 
@@ -197,7 +223,28 @@ def construction() -> None:
     okx.WebsocketAPIClient(accounts=[ACCOUNT], request_timeout="10")  # type: ignore[arg-type]
     okx.WebsocketAPIClient(accounts=[ACCOUNT], attach_listeners=False)  # type: ignore[call-arg]
     kucoin.WebsocketAPIClient(apiKey="k")  # type: ignore[call-arg]
+    # a KuCoin account: an account object, a dict with the broker fields, or keywords
+    kucoin.WebsocketAPIClient(
+        accounts=[KucoinAccount(api_key="k", api_secret="s", api_passphrase="p")]
+    )
+    kucoin.WebsocketAPIClient(
+        accounts=[
+            {
+                "apiKey": "k",
+                "apiSecret": "s",
+                "apiPassphrase": "p",
+                "partner": "b",
+                "partnerKey": "x",
+            }
+        ]
+    )
+    kucoin.WebsocketAPIClient(
+        api_key="k", api_secret="s", api_passphrase="p", partner="b", partner_key="x"
+    )
+    okx.WebsocketAPIClient(accounts=[ACCOUNT], preload_instruments=["SPOT"], market="ASIA")  # type: ignore[arg-type]
     # the lazily imported top-level names are the same classes
+    assert_type(okxkc.OkxWebsocketAPIClient(accounts=[ACCOUNT]), okx.WebsocketAPIClient)
+    assert_type(okxkc.KucoinAccount(api_key="k", api_secret="s", api_passphrase="p"), KucoinAccount)
     assert_type(okxkc.__version__, str)
 
 
