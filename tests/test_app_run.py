@@ -69,6 +69,16 @@ def test_async_generators_main_started_are_closed() -> None:
     assert okxkc.run(main()) == 0
     assert closed == ["ticks"]
 
+    kept: list[Any] = []
+
+    async def keeps_it() -> None:
+        gen = ticks()
+        await gen.__anext__()
+        kept.append(gen)  # still referenced when main() ends: closed by the cleanup
+
+    okxkc.run(keeps_it())
+    assert closed == ["ticks", "ticks"]
+
 
 def test_cleanup_after_main_raises_and_an_error_in_cleanup_is_reported(
     caplog: pytest.LogCaptureFixture,

@@ -18,6 +18,8 @@ import weakref
 from collections.abc import AsyncGenerator, Coroutine
 from typing import Any, TypeVar, cast
 
+from .loop import contained
+
 __all__ = ["run_app"]
 
 T = TypeVar("T")
@@ -79,7 +81,7 @@ async def run_app(main: Coroutine[Any, Any, T]) -> T:
         loop.set_task_factory(cast("Any", _task_factory))
     _running += 1
     try:
-        return await main
+        return await contained(main)
     finally:
         _CURRENT.set(None)
         await _cleanup(loop, app)
@@ -95,6 +97,12 @@ async def _cleanup(loop: asyncio.AbstractEventLoop, app: _App) -> None:
         for t in list(app.tasks)
         if t is not me and not t.done() and not t.get_name().startswith("okxkc-")
     ]
+    # An async generator main() dropped is being closed by the loop (its aclose()
+    # runs as a task): that one is awaited, not cancelled.
+    closing = [t for t in left if type(t.get_coro()).__name__ == "async_generator_athrow"]
+    left = [t for t in left if t not in closing]
+    if closing:
+        await asyncio.gather(*closing, return_exceptions=True)
     for t in left:
         t.cancel()
     if left:

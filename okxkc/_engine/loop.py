@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from ..errors import ClientClosedError, EngineThreadError, OkxkcError
 from . import events
 
-__all__ = ["EngineLoop", "Escaped", "engine"]
+__all__ = ["EngineLoop", "Escaped", "contained", "engine"]
 
 T = TypeVar("T")
 
@@ -181,18 +181,14 @@ class EngineLoop:
         A KeyboardInterrupt or SystemExit raised inside ``coro`` fails the future
         with :class:`Escaped` (it carries the original as ``.exc``).
         """
-        return self._hand_off(_contained(coro), coro)
+        return self._hand_off(contained(coro))
 
-    def _hand_off(
-        self, wrapped: Coroutine[Any, Any, T], coro: Coroutine[Any, Any, Any]
-    ) -> concurrent.futures.Future[T]:
+    def _hand_off(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """The one cross-thread hop of every call: ``asyncio.run_coroutine_threadsafe``."""
         try:
-            return asyncio.run_coroutine_threadsafe(wrapped, self.loop)
+            return asyncio.run_coroutine_threadsafe(coro, self.loop)
         except BaseException as exc:
-            # never started: no "coroutine was never awaited" warning
-            wrapped.close()
-            coro.close()
+            coro.close()  # never started: no "coroutine was never awaited" warning
             if isinstance(exc, RuntimeError) and not isinstance(exc, OkxkcError):
                 # The loop closed between the lookup and the hand-off (interpreter exit).
                 raise ClientClosedError(f"okxkc's engine loop is closed: {exc}") from None
@@ -214,8 +210,7 @@ class EngineLoop:
                 f"{what} is a blocking call made on okxkc's engine thread, where it would "
                 "deadlock; use AsyncWebsocketAPIClient and await the same method instead"
             )
-        wrapped = _contained(coro)
-        fut = self._hand_off(wrapped, coro)
+        fut = self._hand_off(coro)
         try:
             while True:
                 try:
@@ -239,7 +234,7 @@ class EngineLoop:
         except BaseException:
             if not fut.done():
                 fut.cancel()
-                self._await_end_sync(wrapped, coro)
+                self._await_end_sync(coro)
             raise
 
     async def run_async(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -253,8 +248,7 @@ class EngineLoop:
         running = asyncio.get_running_loop()
         if running is self._loop and self._pid == _PID:
             return await coro
-        wrapped = _contained(coro)
-        fut = self._hand_off(wrapped, coro)
+        fut = self._hand_off(coro)
         try:
             return await asyncio.wrap_future(fut)
         except Escaped as esc:
@@ -264,33 +258,29 @@ class EngineLoop:
             # cancellation reaches the engine task. Wait (bounded) for its cleanup.
             if fut.cancelled():
                 try:
-                    ended = self._submit_end(wrapped, coro)
+                    ended = self._submit_end(coro)
                 except ClientClosedError:
                     raise asyncio.CancelledError from None
                 await asyncio.wait({asyncio.wrap_future(ended)}, timeout=_CANCEL_GRACE + _POLL)
             raise
 
-    def _submit_end(
-        self, wrapped: Coroutine[Any, Any, Any], coro: Coroutine[Any, Any, Any]
-    ) -> concurrent.futures.Future[None]:
+    def _submit_end(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[None]:
         loop = self._loop
         try:
             if loop is None:
                 raise RuntimeError("no engine loop")
-            return asyncio.run_coroutine_threadsafe(_await_end(wrapped, coro), loop)
+            return asyncio.run_coroutine_threadsafe(_await_end(coro), loop)
         except RuntimeError:  # the loop is closed: nothing runs there any more
             _close_unstarted(coro)
             raise ClientClosedError("okxkc's engine loop is closed") from None
 
-    def _await_end_sync(
-        self, wrapped: Coroutine[Any, Any, Any], coro: Coroutine[Any, Any, Any]
-    ) -> None:
+    def _await_end_sync(self, coro: Coroutine[Any, Any, Any]) -> None:
         thread = self._thread
         if thread is None or not thread.is_alive():
             _close_unstarted(coro)
             return
         try:
-            self._submit_end(wrapped, coro).result(_CANCEL_GRACE + _POLL)
+            self._submit_end(coro).result(_CANCEL_GRACE + _POLL)
         except BaseException:  # a second Ctrl-C or a closed loop: stop waiting
             pass
 
@@ -303,25 +293,30 @@ class Escaped(Exception):
         self.exc = exc
 
 
-async def _contained(coro: Coroutine[Any, Any, T]) -> T:
-    # A KeyboardInterrupt or SystemExit raised in a task would escape run_forever and
-    # end the engine thread for the whole process (e.g. sys.exit() in an app run by
-    # okxkc.run). It goes to the caller instead.
+async def contained(coro: Coroutine[Any, Any, T]) -> T:
+    """``coro``, with a KeyboardInterrupt or SystemExit it raises turned into :class:`Escaped`.
+
+    Raised in a task, either would escape ``run_forever`` and end the engine thread
+    for the whole process (e.g. ``sys.exit()`` in an app run by ``okxkc.run``); the
+    caller gets it instead (:meth:`EngineLoop.run_sync` / :meth:`EngineLoop.run_async`
+    re-raise the original). User code is wrapped in it; okxkc's own request
+    coroutines, which raise neither, are handed off as they are.
+    """
     try:
         return await coro
     except (KeyboardInterrupt, SystemExit) as exc:
         raise Escaped(exc) from None
 
 
-async def _await_end(wrapped: Coroutine[Any, Any, Any], coro: Coroutine[Any, Any, Any]) -> None:
-    """On the engine loop: cancel the task running ``wrapped``, wait (bounded) until it ends.
+async def _await_end(coro: Coroutine[Any, Any, Any]) -> None:
+    """On the engine loop: cancel the task running ``coro``, wait (bounded) until it ends.
 
     The cancel path only: it looks the task up among the loop's tasks, so the happy
     path keeps no task reference. Runs after the hand-off's own callback (the loop
     runs thread-safe callbacks in order), so the task exists if it ever will.
     """
     for task in asyncio.all_tasks():
-        if task.get_coro() is wrapped:
+        if task.get_coro() is coro:
             task.cancel()
             await asyncio.wait({task}, timeout=_CANCEL_GRACE)
             break
