@@ -2,8 +2,14 @@
 swallow replies at random; then check that every call ended in a definite answer.
 
     python benchmarks/soak.py [--requests 100000] [--exchange both] [--facade both]
-                              [--concurrency 64] [--threads 32] [--timeout 1.0]
-                              [--drop 0.0005] [--swallow 0.003] [--delay 0.01] [--seed 1]
+                              [--resolve both] [--concurrency 64] [--threads 32]
+                              [--timeout 1.0] [--drop 0.0005] [--swallow 0.003]
+                              [--delay 0.01] [--seed 1]
+
+``--resolve both`` runs every exchange and facade twice, with ``resolve_unknown`` off
+(before: a lost reply ends "outcome unknown") and on (after: a REST lookup settles it),
+and prints how many calls ended unknown each way, by kind of order, with the longest
+time a resolved call took.
 
 The simulators run in a separate process (so the client's memory and CPU are its
 own); the requests are split evenly over the chosen exchanges and facades. It
@@ -39,13 +45,19 @@ from okxkc.errors import (
     ClientClosedError,
     ConnectionLostError,
     ExchangeError,
+    NotExecutedError,
     OkxkcError,
     RequestTimeoutError,
     ValidationError,
 )
 
-# How long past its deadline a call may end before it counts as hung.
+# How long past its deadline (+ the lookup grace, when resolving) a call may end before
+# it counts as hung.
 SLACK = 1.0
+# Lookup options of the soak's clients (seconds): a cancel-free workload needs the settle
+# time only to give up on orders without an expiry (KuCoin futures).
+SETTLE = 1.0
+GRACE = 2.0
 
 OKX_KEY = {
     "apiKey": "okxkc-test-key",
@@ -64,9 +76,21 @@ _KC_SPOT = dict(symbol="BTC-USDT", side="buy", type="limit", price="20000", size
 _KC_FUT = dict(symbol="XBTUSDTM", side="buy", type="limit", price="30000", size=1, leverage=5)
 
 # Outcome of one call, one byte per call index.
-PENDING, OK, REFUSED, LOST, TIMEOUT_SENT, TIMEOUT_UNSENT, CLOSED, INVALID, OTHER, UNTYPED = range(
-    10
-)
+(
+    PENDING,
+    OK,
+    REFUSED,
+    LOST,
+    TIMEOUT_SENT,
+    TIMEOUT_UNSENT,
+    CLOSED,
+    INVALID,
+    OTHER,
+    UNTYPED,
+    OK_RESOLVED,
+    NOT_EXECUTED,
+) = range(12)
+UNKNOWN_CODES = (LOST, TIMEOUT_SENT)
 
 
 # -- what each call sends ------------------------------------------------------------------
@@ -77,6 +101,14 @@ class Plan:
     def __init__(self, exchange: str, prefix: str) -> None:
         self.exchange = exchange
         self.prefix = prefix
+
+    def kind(self, i: int) -> str:
+        """What call ``i`` places (the unknown-outcome table is split by it)."""
+        if self.exchange == "okx":
+            return "okx batch" if i % 10 == 9 else "okx order"
+        if i % 10 == 9:
+            return "kucoin futures batch"
+        return "kucoin futures" if i % 10 >= 6 else "kucoin spot"
 
     def ids(self, i: int) -> list[str]:
         base = f"{self.prefix}{i}"
@@ -128,18 +160,38 @@ class RunResult:
     late_responses: int = 0
     pending_after: int = -1
     elapsed: float = 0.0
+    resolve: bool = True
+    resolved_events: int = 0
+    longest_resolved: float = 0.0  # seconds, the slowest call a lookup settled
 
-    def violations(self, seen: Counter[str]) -> dict[str, int]:
-        """What must never happen, counted (every value must be 0)."""
+    def unknown_by_kind(self) -> Counter[str]:
+        """Calls that ended "outcome unknown", by what they placed."""
+        out: Counter[str] = Counter()
+        for i, code in enumerate(self.codes):
+            if code in UNKNOWN_CODES:
+                out[self.plan.kind(i)] += 1
+        return out
+
+    def violations(self, seen: Counter[str], existing: set[str] | None = None) -> dict[str, int]:
+        """What must never happen, counted (every value must be 0).
+
+        ``existing``: the client ids of the orders the exchange holds, when known.
+        """
         dup = sum(1 for i in range(self.requests) for c in self.plan.ids(i) if seen[c] > 1)
-        unsent_but_received = ok_not_received = unfinished = 0
+        unsent_but_received = ok_not_received = unfinished = refuted_but_there = 0
         for i, code in enumerate(self.codes):
             if code == PENDING:
                 unfinished += 1
             elif code == TIMEOUT_UNSENT and any(seen[c] for c in self.plan.ids(i)):
                 unsent_but_received += 1
-            elif code == OK and not all(seen[c] for c in self.plan.ids(i)):
+            elif code in (OK, OK_RESOLVED) and not all(seen[c] for c in self.plan.ids(i)):
                 ok_not_received += 1
+            elif (
+                code == NOT_EXECUTED
+                and existing is not None
+                and all(c in existing for c in self.plan.ids(i))
+            ):
+                refuted_but_there += 1
         return {
             "hung calls": self.hung,
             "duplicates": dup,
@@ -147,11 +199,14 @@ class RunResult:
             "calls without an outcome": unfinished,
             "said not sent, yet received": unsent_but_received,
             "succeeded, yet not received": ok_not_received,
+            "said not executed, yet placed": refuted_but_there,
             "pending after the run": self.pending_after,
         }
 
 
 def _classify(exc: BaseException) -> tuple[int, str]:
+    if isinstance(exc, NotExecutedError):
+        return NOT_EXECUTED, "NotExecutedError"
     if isinstance(exc, RequestTimeoutError):
         return (
             (TIMEOUT_SENT, "RequestTimeoutError(sent)")
@@ -180,14 +235,19 @@ class _Tally:
     def __init__(self, result: RunResult, timeout: float) -> None:
         self.r = result
         self.timeout = timeout
+        # A call that loses its reply may run on for its lookups, up to the grace.
+        self.allowed = timeout + (GRACE if result.resolve else 0.0)
         self.lock = threading.Lock()
 
-    def record(self, i: int, elapsed: float, exc: BaseException | None) -> None:
+    def record(self, i: int, elapsed: float, exc: BaseException | None, res: Any = None) -> None:
+        looked_up = False
         if exc is None:
-            code, name = OK, "ok"
+            looked_up = getattr(res, "resolved_by", None) == "lookup"
+            code, name = (OK_RESOLVED, "ok (found by lookup)") if looked_up else (OK, "ok")
         else:
             code, name = _classify(exc)
-        over = elapsed - self.timeout
+            looked_up = getattr(exc, "lookup", None) is not None
+        over = elapsed - self.allowed
         with self.lock:
             r = self.r
             r.codes[i] = code
@@ -198,15 +258,22 @@ class _Tally:
                 r.worst_overshoot = over
             if over > SLACK:
                 r.hung += 1
+            if looked_up and elapsed > r.longest_resolved:
+                r.longest_resolved = elapsed
 
 
-def make_client(exchange: str, facade: str, ws_url: str, rest_url: str) -> Any:
+def make_client(
+    exchange: str, facade: str, ws_url: str, rest_url: str, resolve: bool = True
+) -> Any:
     common: dict[str, Any] = dict(
         base_ws_url=ws_url,
         base_rest_url=rest_url,
         attach_event_listeners=False,
         reconnect_timeout=0.02,
         reconnect_max=0.2,
+        resolve_unknown=resolve,
+        settle_time=SETTLE,
+        resolve_grace=GRACE,
     )
     if exchange == "okx":
         cls: Any = okx.AsyncWebsocketAPIClient if facade == "async" else okx.WebsocketAPIClient
@@ -228,14 +295,16 @@ def run(
     prefix: str = "s",
     before_faults: Callable[[], None] | None = None,
     after_calls: Callable[[Any], None] | None = None,
+    resolve: bool = True,
 ) -> RunResult:
     """Make ``requests`` calls through one facade and close the client; blocking.
 
     ``before_faults()`` runs after the warm-up call (turn the faults on there);
-    ``after_calls(client)`` runs after the last call, before the client is closed.
+    ``after_calls(client)`` runs after the last call, before the client is closed;
+    ``resolve``: the client's ``resolve_unknown``.
     """
     plan = Plan(exchange, prefix)
-    result = RunResult(exchange, facade, requests, plan, bytearray(requests))
+    result = RunResult(exchange, facade, requests, plan, bytearray(requests), resolve=resolve)
     tally = _Tally(result, timeout)
     warm = Plan(exchange, prefix + "w")
     if facade == "async":
@@ -263,7 +332,11 @@ def _count_late(client: Any, result: RunResult) -> None:
     def late(_payload: dict[str, Any]) -> None:
         result.late_responses += 1  # one dispatcher thread: no race
 
+    def resolved(_payload: dict[str, Any]) -> None:
+        result.resolved_events += 1
+
     client.get_ws_client().on("late_response", late)
+    client.get_ws_client().on("resolved", resolved)
 
 
 async def _run_async(
@@ -278,7 +351,7 @@ async def _run_async(
     after_calls: Callable[[Any], None] | None,
 ) -> None:
     r = tally.r
-    client = make_client(exchange, "async", ws_url, rest_url)
+    client = make_client(exchange, "async", ws_url, rest_url, r.resolve)
     _count_late(client, r)
     try:
         await client.connect_ws_api()
@@ -292,11 +365,11 @@ async def _run_async(
             for i in indices:
                 t0 = time.monotonic()
                 try:
-                    await plan.call(client, i, timeout)
+                    res = await plan.call(client, i, timeout)
                 except Exception as exc:
                     tally.record(i, time.monotonic() - t0, exc)
                 else:
-                    tally.record(i, time.monotonic() - t0, None)
+                    tally.record(i, time.monotonic() - t0, None, res)
 
         t0 = time.monotonic()
         await asyncio.gather(*(caller() for _ in range(concurrency)))
@@ -320,7 +393,7 @@ def _run_sync(
     after_calls: Callable[[Any], None] | None,
 ) -> None:
     r = tally.r
-    client = make_client(exchange, "sync", ws_url, rest_url)
+    client = make_client(exchange, "sync", ws_url, rest_url, r.resolve)
     _count_late(client, r)
     try:
         client.connect_ws_api()
@@ -335,11 +408,11 @@ def _run_sync(
             while (i := next(indices)) < n:
                 t0 = time.monotonic()
                 try:
-                    plan.call(client, i, timeout)
+                    res = plan.call(client, i, timeout)
                 except Exception as exc:
                     tally.record(i, time.monotonic() - t0, exc)
                 else:
-                    tally.record(i, time.monotonic() - t0, None)
+                    tally.record(i, time.monotonic() - t0, None, res)
 
         t0 = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="soak") as pool:
@@ -386,11 +459,14 @@ def _serve(conn: Any, faults: dict[str, Any]) -> None:
                 conn.send(None)
             elif cmd == "report":
                 s = sims[arg]
+                id_field = "clOrdId" if arg == "okx" else "clientOid"
+                existing = {o.get(id_field) for o in s.orders()}
                 conn.send(
                     (
                         received_ids(arg, s.received),
                         dict(s.faults.injected),
                         dict(s.stats),
+                        existing,
                     )
                 )
                 s.received.clear()  # each report covers one run
@@ -418,6 +494,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--requests", type=int, default=100_000, help="total calls (split evenly)")
     ap.add_argument("--exchange", choices=("okx", "kucoin", "both"), default="both")
     ap.add_argument("--facade", choices=("sync", "async", "both"), default="both")
+    ap.add_argument(
+        "--resolve",
+        choices=("on", "off", "both"),
+        default="both",
+        help="resolve_unknown of the clients (both: before/after table)",
+    )
     ap.add_argument("--concurrency", type=int, default=64, help="async callers")
     ap.add_argument("--threads", type=int, default=32, help="blocking callers (threads)")
     ap.add_argument("--timeout", type=float, default=1.0, help="per-call timeout (s)")
@@ -433,7 +515,8 @@ def main(argv: list[str] | None = None) -> int:
 
     exchanges = ["okx", "kucoin"] if args.exchange == "both" else [args.exchange]
     facades = ["async", "sync"] if args.facade == "both" else [args.facade]
-    runs = [(e, f) for e in exchanges for f in facades]
+    modes = {"both": [False, True], "on": [True], "off": [False]}[args.resolve]
+    runs = [(e, f, m) for m in modes for e in exchanges for f in facades]
     per_run = max(1, args.requests // len(runs))
     faults = dict(
         drop=args.drop,
@@ -455,9 +538,10 @@ def main(argv: list[str] | None = None) -> int:
         return parent.recv()
 
     # Warm up (imports, engine thread, caches) so RSS growth means growth.
-    for e, f in runs:
-        run(e, f, *urls[e], 50, prefix=f"w{e[0]}{f[0]}", concurrency=8, threads=4)
-        ask("report", e)
+    for e in exchanges:
+        for f in facades:
+            run(e, f, *urls[e], 50, prefix=f"w{e[0]}{f[0]}", concurrency=8, threads=4)
+            ask("report", e)
     gc.collect()
     rss_before = rss_mib()
 
@@ -465,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     violations: Counter[str] = Counter()
     injected: Counter[str] = Counter()
     t_start = time.monotonic()
-    for e, f in runs:
+    for e, f, m in runs:
         r = run(
             e,
             f,
@@ -474,20 +558,21 @@ def main(argv: list[str] | None = None) -> int:
             concurrency=args.concurrency,
             threads=args.threads,
             timeout=args.timeout,
-            prefix=f"s{e[0]}{f[0]}",
+            prefix=f"s{e[0]}{f[0]}{int(m)}",
             before_faults=lambda e=e: ask("faults", e),  # type: ignore[misc]
+            resolve=m,
         )
         ask("calm", e)
-        seen, inj, _stats = ask("report", e)
+        seen, inj, _stats, existing = ask("report", e)
         injected.update(inj)
-        violations.update(r.violations(seen))
-        del seen
+        violations.update(r.violations(seen, existing))
+        del seen, existing
         results.append(r)
         gc.collect()
         print(
-            f"  {e:6} {f:5} {per_run:>7} calls in {r.elapsed:6.1f} s "
-            f"({per_run / r.elapsed:,.0f}/s), worst end {r.worst_overshoot:+.3f} s vs deadline, "
-            f"RSS {rss_mib():.1f} MiB",
+            f"  {e:6} {f:5} resolve {'on ' if m else 'off'} {per_run:>7} calls in "
+            f"{r.elapsed:6.1f} s ({per_run / r.elapsed:,.0f}/s), worst end "
+            f"{r.worst_overshoot:+.3f} s vs allowed, RSS {rss_mib():.1f} MiB",
             flush=True,
         )
     total_elapsed = time.monotonic() - t_start
@@ -501,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         outcomes.update(r.outcomes)
     late = sum(r.late_responses for r in results)
-    run_names = ", ".join(f"{e} {f}" for e, f in runs)
+    run_names = ", ".join(f"{e} {f} resolve {'on' if m else 'off'}" for e, f, m in runs)
 
     def row(label: str, value: object) -> None:
         print(f"{label + ':':<30}{value}")
@@ -515,13 +600,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     row("outcomes", ", ".join(f"{k} {v:,}" for k, v in outcomes.most_common()))
     row("late responses", f"{late:,} (emitted as 'late_response' before the client closed)")
-    row("hung calls", f"{violations['hung calls']} (ended > {SLACK} s past the deadline)")
+    print()
+    print(outcome_table(results))
+    print()
+    row(
+        "hung calls",
+        f"{violations['hung calls']} (ended > {SLACK} s past the deadline, + {GRACE} s "
+        "lookup grace when resolving)",
+    )
     row("duplicates", f"{violations['duplicates']} (client ids the exchange saw twice)")
     for k in (
         "untyped errors",
         "calls without an outcome",
         "said not sent, yet received",
         "succeeded, yet not received",
+        "said not executed, yet placed",
         "pending after the run",
     ):
         row(k, violations[k])
@@ -539,6 +632,34 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print("OK: every call ended in a result or a typed okxkc error within its deadline")
     return 0
+
+
+def outcome_table(results: list[RunResult]) -> str:
+    """Calls that ended "outcome unknown" with resolution off (before) and on (after), by
+    exchange and kind of order; what the lookups settled; the slowest settled call."""
+    lines = [
+        "| exchange | order kind | resolve_unknown | calls | ended unknown | found by lookup "
+        "| NotExecutedError | longest resolved call |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    groups: dict[tuple[str, str, bool], list[int]] = {}
+    longest: dict[tuple[str, bool], float] = {}
+    for r in results:
+        key_l = (r.exchange, r.resolve)
+        longest[key_l] = max(longest.get(key_l, 0.0), r.longest_resolved)
+        for i, code in enumerate(r.codes):
+            g = groups.setdefault((r.exchange, r.plan.kind(i), r.resolve), [0, 0, 0, 0])
+            g[0] += 1
+            g[1] += code in UNKNOWN_CODES
+            g[2] += code == OK_RESOLVED
+            g[3] += code == NOT_EXECUTED
+    for (exchange, kind, resolve), (n, unknown, found, refuted) in sorted(groups.items()):
+        slow = longest.get((exchange, resolve), 0.0)
+        lines.append(
+            f"| {exchange} | {kind} | {'on' if resolve else 'off'} | {n:,} | {unknown:,} "
+            f"| {found:,} | {refuted:,} | {f'{slow:.2f} s' if resolve and slow else '-'} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

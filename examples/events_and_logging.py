@@ -10,7 +10,8 @@ module and prints nothing on its own: here one handler, in one format, shows bot
 this bot's lines and okxkc's own warnings.
 
 Runs against the simulator with no arguments: it places an order, has one refused,
-loses the connection with an order in flight, reconnects and trades on.
+loses the connection with an order in flight (okxkc finds that order over REST and
+emits ``resolved``), reconnects and trades on.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sys
 import threading
 from typing import Any
 
-from okxkc.errors import ConnectionLostError, ExchangeError
+from okxkc.errors import ExchangeError
 from okxkc.okx import WebsocketAPIClient
 from okxkc.testing.okx import OkxSimulator
 
@@ -65,6 +66,10 @@ def main() -> None:
         log.info("socket %s back, logged in again", event["wsKey"])
         reconnected.set()
 
+    def on_resolved(event: dict[str, Any]) -> None:
+        ids = ", ".join(str(a.get("clOrdId")) for a in event["request"]["args"])
+        log.warning("%s: reply lost (%s), lookup says %s", ids, event["error"], event["outcome"])
+
     with OkxSimulator() as sim:
         client = WebsocketAPIClient(
             accounts=[
@@ -86,6 +91,7 @@ def main() -> None:
             .on("exception", on_exception)
             .on("reconnect", on_reconnect)
             .on("reconnected", on_reconnected)
+            .on("resolved", on_resolved)
         )
         order = dict(instId="BTC-USDT", tdMode="cash", side="buy", ordType="limit", sz="0.01")
         with client:
@@ -98,16 +104,13 @@ def main() -> None:
             except ExchangeError as exc:
                 log.info("cancel refused as expected: %s", exc.code)
 
-            # The simulator drops the socket as the next order arrives (after placing it).
-            sim.faults.drop_next(op="order", process=True)
-            try:
-                client.submit_new_order(**order, px="20001", clOrdId="ev2")
-            except ConnectionLostError:
-                log.warning("ev2: outcome unknown, reconcile by clOrdId (okxkc never re-sends)")
+            # The simulator places the next order, then drops the socket before replying.
+            # okxkc never re-sends: it looks the order up by clOrdId over REST instead.
+            sim.faults.drop_after_execution(op="order")
+            res = client.submit_new_order(**order, px="20001", clOrdId="ev2")
+            log.info("ev2 placed as %s (found by %s)", res.data[0].ordId, res.resolved_by)
             if not reconnected.wait(10):
                 raise SystemExit("no reconnect within 10 s")
-            found = sim.find_order(cl_ord_id="ev2")  # stands in for an order query
-            log.info("reconciled ev2: %s", found["state"] if found else "not placed")
 
             res = client.submit_new_order(**order, px="20002", clOrdId="ev3")
             log.info("placed ev3 as %s after the reconnect", res.data[0].ordId)

@@ -20,6 +20,7 @@ from ._engine import loop as _loop_module
 from ._engine.core import ClientCore, RequestMeta
 from ._engine.events import EventEmitter
 from ._engine.loop import current_pid, engine
+from ._engine.outcome import Resolver
 from ._engine.protocol import Adapter
 from ._ops import Operation, check_extra_names, validate_batch, validate_item
 from .config import CommonOptions, check_exp_time
@@ -45,6 +46,7 @@ _LIFECYCLE = (
     "close",
     "notice",
     "late_response",
+    "resolved",
 )
 
 
@@ -107,6 +109,8 @@ class FacadeBase:
 
     _exchange = "exchange"
     _ws_keys: tuple[str, ...] = ()
+    #: Settles lost replies by REST lookup (set by the exchange's client base).
+    _outcome: Resolver | None = None
 
     def __init__(self, config: CommonOptions, adapter: Adapter, accounts: Sequence[Any]) -> None:
         if not accounts:
@@ -276,7 +280,11 @@ class FacadeBase:
 
     def _send(self, idx: int, meta: RequestMeta, op: Operation | None) -> Coroutine[Any, Any, Any]:
         """The coroutine that runs on the engine loop for one call."""
-        return self._core.request(idx, meta)
+        outcome = self._outcome
+        if outcome is None or op is None:
+            return self._core.request(idx, meta)
+        # Client ids and default expiry are filled here, in the caller's thread.
+        return outcome.call(idx, meta, outcome.prepare(op.op, meta))
 
     # -- what the generated lifecycle methods run ------------------------------------------
     def _raw_request(

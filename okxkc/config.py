@@ -267,6 +267,26 @@ class CommonOptions:
     logger: logging.Logger | None = option(
         None, doc='logger for lifecycle events (default ``logging.getLogger("okxkc")``)'
     )
+    #: When a place / amend / cancel loses its reply (socket lost, or no reply by the
+    #: deadline after sending), look the order up over the exchange's signed REST API and
+    #: end the call with the result, ``NotExecutedError`` or (if nothing is provable) the
+    #: original error with ``.lookup``. Also puts a default expiry on OKX place/amend and
+    #: KuCoin spot places (the call's deadline, on the exchange's clock).
+    resolve_unknown: bool = option(
+        True, doc="settle a lost reply by REST order lookup (see README, When things go wrong)"
+    )
+    #: Seconds after a lost reply from which an order still live counts as "cancel not
+    #: executed"; places / amends without an expiry are looked up until then.
+    settle_time: float = option(
+        3.0,
+        validator=_positive,
+        scale=1000,
+        doc="after a lost reply, when a still-live order means the cancel did not apply",
+    )
+    #: How far past its timeout a call may run to finish its lookups (seconds).
+    resolve_grace: float = option(
+        5.0, validator=_positive, scale=1000, doc="how far past its timeout a lookup may run"
+    )
     pacing: bool = option(
         False,
         doc="wait within each call's deadline to stay under the exchange's published "

@@ -6,8 +6,12 @@
   ``ExchangeError``        the exchange answered and refused the request (``code``, ``msg``).
     ``PartialFailureError``  a batch where some items were accepted and some refused.
     ``RateLimitError``       refused for going over a rate limit.
-  ``ConnectionLostError``  the socket dropped with the request in flight: outcome unknown.
-  ``RequestTimeoutError``  no reply within the deadline: outcome unknown if it was sent.
+  ``ConnectionLostError``  the socket dropped with the request in flight, and no lookup
+                           could tell what happened (``lookup``): outcome unknown.
+  ``RequestTimeoutError``  no reply within the deadline: not sent (``sent=False``), or sent
+                           and no lookup could tell what happened: outcome unknown.
+  ``NotExecutedError``     sent, reply lost, and a lookup proved it did not take effect:
+                           safe to retry (the same client order id is allowed).
   ``ClientClosedError``    the client was closed.
   ``EngineThreadError``    a blocking call was made on okxkc's own loop thread.
 """
@@ -17,18 +21,78 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 __all__ = [
     "AuthenticationError",
     "ClientClosedError",
     "ConnectionLostError",
     "EngineThreadError",
     "ExchangeError",
+    "ItemLookup",
+    "Lookup",
+    "NotExecutedError",
     "OkxkcError",
     "PartialFailureError",
     "RateLimitError",
     "RequestTimeoutError",
+    "SentRequest",
     "ValidationError",
 ]
+
+
+@attrs.frozen
+class SentRequest:
+    """The request an error is about: ``op``, the request ``id`` on the socket (``None``
+    if it never got one), ``args`` as sent, and the ``ws_key`` it went on."""
+
+    op: str
+    id: str | None
+    args: Any
+    ws_key: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "id": self.id, "args": self.args, "wsKey": self.ws_key}
+
+
+@attrs.frozen
+class ItemLookup:
+    """What the lookup found for one order of the request (item ``index``).
+
+    ``verdict``: ``"executed"`` (it took effect; ``result`` is the item a reply would
+    have carried), ``"not_executed"`` (provably not) or ``"unknown"``. ``key`` names
+    the order as looked up (``{"clOrdId": ...}``); ``state`` is what the exchange
+    said (``"live"``, ``"canceled"``, ``"absent"``, ``"lookup failed"`` ...);
+    ``detail`` explains the verdict.
+    """
+
+    index: int
+    key: Mapping[str, str]
+    verdict: str
+    state: str
+    detail: str = ""
+    result: Any = None
+
+
+@attrs.frozen
+class Lookup:
+    """How okxkc tried to settle a lost reply over the exchange's REST API.
+
+    ``verdict``: ``"executed"``, ``"not_executed"`` or ``"unknown"`` for the request
+    as a whole; ``items`` per order; ``lookups`` how many REST lookups were made;
+    ``elapsed`` seconds from the loss to the verdict; ``server_time_ms`` the exchange's
+    clock at the last check (``None`` if never read).
+    """
+
+    verdict: str
+    items: tuple[ItemLookup, ...]
+    lookups: int
+    elapsed: float
+    server_time_ms: int | None = None
+
+    def summary(self) -> str:
+        parts = [f"item {i.index} {i.verdict} ({i.state}: {i.detail})" for i in self.items]
+        return "; ".join(parts) or "nothing to look up"
 
 
 class OkxkcError(Exception):
@@ -143,35 +207,97 @@ class RateLimitError(ExchangeError):
         super().__init__(code, msg, response, op=op, request_id=request_id)
 
 
-class ConnectionLostError(OkxkcError):
+class _Lost(OkxkcError):
+    """A sent request whose reply never came; ``request`` and ``lookup`` say more."""
+
+    #: The request (op, id, args); set for every call of the client's methods.
+    request: SentRequest | None = None
+    #: What the REST lookup found (``None``: no lookup was made).
+    lookup: Lookup | None = None
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.lookup is not None:
+            text += f" [lookup after {self.lookup.elapsed:.2f}s: {self.lookup.summary()}]"
+        return text
+
+
+class ConnectionLostError(_Lost):
     """The socket dropped while the request was in flight.
 
-    The outcome is unknown: the exchange may or may not have processed it.
-    Reconcile by clOrdId (OKX) or clientOid (KuCoin); okxkc never re-sends.
-    """
-
-    def __init__(self, message: str, *, ws_key: str | None = None, op: str | None = None) -> None:
-        self.ws_key = ws_key
-        self.op = op
-        super().__init__(message)
-
-
-class RequestTimeoutError(OkxkcError, TimeoutError):
-    """No reply arrived within the request's deadline.
-
-    ``sent`` tells whether the request reached the socket: if ``False`` the order
-    certainly does not exist; if ``True`` the outcome is unknown (reconcile by
-    clOrdId / clientOid, or use ``exp_time`` / ``allowMaxTimeWindow`` so a late
-    request is refused by the exchange).
+    With ``resolve_unknown`` on (the default) okxkc has already looked the order up
+    over REST and could not tell whether it took effect: ``lookup`` says what it
+    found. Reconcile by clOrdId (OKX) or clientOid (KuCoin); okxkc never re-sends.
     """
 
     def __init__(
-        self, message: str, *, sent: bool, ws_key: str | None = None, op: str | None = None
+        self,
+        message: str,
+        *,
+        ws_key: str | None = None,
+        op: str | None = None,
+        request: SentRequest | None = None,
+    ) -> None:
+        self.ws_key = ws_key
+        self.op = op
+        self.request = request
+        super().__init__(message)
+
+
+class RequestTimeoutError(_Lost, TimeoutError):
+    """No reply arrived within the request's deadline.
+
+    ``sent`` tells whether the request reached the socket: if ``False`` the order
+    certainly does not exist; if ``True`` okxkc looked it up (``resolve_unknown``) and
+    could not tell what happened: ``lookup`` says what it found.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sent: bool,
+        ws_key: str | None = None,
+        op: str | None = None,
+        request: SentRequest | None = None,
     ) -> None:
         self.sent = sent
         self.ws_key = ws_key
         self.op = op
+        self.request = request
         super().__init__(message)
+
+
+class NotExecutedError(_Lost):
+    """The request was sent and its reply lost, and a REST lookup proved it did not
+    take effect: safe to retry, with the same client order id.
+
+    Proof means: a place or amend whose expiry (``expTime`` / ``allowMaxTimeWindow``)
+    passed by the exchange's clock before the lookup that found no order / no change,
+    or a cancel whose order was still live after the settle time, or an order in a
+    final state the request can no longer change. In a batch, ``lookup.items`` tells
+    which items did take effect (their ``result``) and which did not.
+    """
+
+    sent = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request: SentRequest,
+        lookup: Lookup,
+        ws_key: str | None = None,
+        op: str | None = None,
+    ) -> None:
+        self.ws_key = ws_key
+        self.op = op
+        self.request = request
+        self.lookup = lookup
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)  # the message already says what the lookup proved
 
 
 class ClientClosedError(OkxkcError):

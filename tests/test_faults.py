@@ -79,6 +79,9 @@ class Venue:
         self.sims.append(self.sim)
 
     def client(self, **kw: Any) -> Facade:
+        # These cases test the engine's own handling of a lost reply (one error per call,
+        # nothing re-sent, deadlines); tests/test_outcomes.py covers the lookup after it.
+        kw.setdefault("resolve_unknown", False)
         make = make_okx if self.exchange == "okx" else make_kucoin
         c = make(self.kind, self.sim, **kw)
         self.clients.append(c)

@@ -206,7 +206,8 @@ async def test_rate_limit_error(facade_kind: str) -> None:
 
 
 async def test_timeout_late_reply_and_drop(facade_kind: str, kucoin_sim: KucoinSimulator) -> None:
-    c = make_kucoin(facade_kind, kucoin_sim)
+    # The engine's own handling of a lost reply (tests/test_outcomes.py: the lookup after it)
+    c = make_kucoin(facade_kind, kucoin_sim, resolve_unknown=False)
     late: list[dict[str, Any]] = []
     c.get_ws_client().on("late_response", late.append)
     await c.connect_ws_api(["spot"])

@@ -324,7 +324,8 @@ async def test_connect_ws_api_after_rejection_tries_again(
 async def test_swallowed_reply_times_out_and_late_reply_is_emitted(
     facade_kind: str, okx_sim: OkxSimulator
 ) -> None:
-    c = make_okx(facade_kind, okx_sim)
+    # The engine's own handling of a lost reply (tests/test_outcomes.py: the lookup after it)
+    c = make_okx(facade_kind, okx_sim, resolve_unknown=False)
     late: list[dict[str, Any]] = []
     c.get_ws_client().on("late_response", late.append)
     await c.connect_ws_api(["private"])
@@ -343,7 +344,7 @@ async def test_swallowed_reply_times_out_and_late_reply_is_emitted(
 
 
 async def test_drop_fails_in_flight_and_reconnects(facade_kind: str, okx_sim: OkxSimulator) -> None:
-    c = make_okx(facade_kind, okx_sim)
+    c = make_okx(facade_kind, okx_sim, resolve_unknown=False)
     events: list[str] = []
     for name in ("open", "reconnect", "reconnected", "authenticated"):
         c.get_ws_client().on(name, lambda p: events.append(p["event"]))

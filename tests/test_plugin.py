@@ -121,8 +121,9 @@ def test_overrides_reach_the_client(okx_client, okx_simulator):
 
 def _run_pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     (root / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    # PYTHONPATH is kept: the child must import this checkout's okxkc, not another
+    # installed copy (the documented bot tests use the checkout's API).
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env.pop("PYTHONPATH", None)
     return subprocess.run(
         # hypothesis' plugin is not needed here and costs a second and a half per run
         [

@@ -422,6 +422,15 @@ def assert_sent_as_given(
             keys = (keys - {"instId"}) | {"instIdCode"}  # resolved from the instruments
         if exchange == "kucoin" and "allowMaxTimeWindow" in want:
             keys.add("clientTimestamp")  # filled in at sending
+        # okxkc's own additions (resolve_unknown is on): a client id where none was given,
+        # and KuCoin spot places expire at the call's deadline
+        if op.op in ("order", "batch-orders", "sprd-order") and "clOrdId" not in want:
+            keys.add("clOrdId")
+        if op.op in ("spot.order", "spot.sync_order"):
+            if "clientOid" not in want:
+                keys.add("clientOid")
+            if "allowMaxTimeWindow" not in want and "clientTimestamp" not in want:
+                keys |= {"allowMaxTimeWindow", "clientTimestamp"}
         assert set(sent) == keys, (sorted(sent), sorted(keys))
         for k, v in want.items():
             if k in sent:

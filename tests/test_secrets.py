@@ -30,12 +30,15 @@ from okxkc.errors import (
     AuthenticationError,
     ConnectionLostError,
     ExchangeError,
+    NotExecutedError,
     PartialFailureError,
     RequestTimeoutError,
     ValidationError,
 )
 from okxkc.kucoin.adapter import KucoinAdapter
+from okxkc.kucoin.lookup import KucoinLookups
 from okxkc.okx.adapter import OkxAdapter
+from okxkc.okx.lookup import OkxLookups
 from okxkc.testing.kucoin import KucoinCredential, KucoinSimulator
 from okxkc.testing.okx import OkxCredential, OkxSimulator
 
@@ -58,6 +61,7 @@ class Capture:
         self.errors: list[BaseException] = []
         self.reprs: list[str] = []
         self.derived: set[str] = set()  # secret-derived values that went over the wire
+        self.lookups = 0  # signed REST order lookups made
 
     def secrets(self) -> set[str]:
         return {*SECRET.values(), *PASSPHRASE.values(), WRONG_SECRET, WRONG_PASSPHRASE} | {
@@ -126,6 +130,19 @@ def capture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Capture]:
         cap.derived.update(step.send)  # the session-challenge answer
         return step
 
+    def spy_lookup(original: Any) -> Any:
+        def spy(self: Any, *args: Any) -> Any:
+            url, headers = original(self, *args)
+            cap.lookups += 1
+            cap.derived.update(
+                v for k, v in headers.items() if k.endswith(("-SIGN", "-PASSPHRASE"))
+            )
+            return url, headers
+
+        return spy
+
+    monkeypatch.setattr(OkxLookups, "lookup_request", spy_lookup(OkxLookups.lookup_request))
+    monkeypatch.setattr(KucoinLookups, "lookup_request", spy_lookup(KucoinLookups.lookup_request))
     monkeypatch.setattr(OkxAdapter, "auth_begin", spy_okx_auth)
     monkeypatch.setattr(KucoinAdapter, "ws_url", spy_kc_url)
     monkeypatch.setattr(KucoinAdapter, "auth_feed", spy_kc_feed)
@@ -158,6 +175,8 @@ def make(name: str, kind: str, sim: Any, secret: str, passphrase: str, **kw: Any
         base_rest_url=sim.url,
         request_timeout=5.0,
         reconnect_timeout=0.05,
+        settle_time=0.3,
+        resolve_grace=1.0,
         attach_event_listeners=True,  # the lifecycle log lines are part of what is checked
         **kw,
     )
@@ -212,13 +231,22 @@ async def okx_run(cap: Capture, kind: str, sim: OkxSimulator) -> None:
         f.submit_multiple_orders([{**OKX_ORDER, "clOrdId": "n1"}, {**OKX_ORDER, "clOrdId": "dup"}]),
     )
     await expect(cap, ValidationError, f.submit_new_order(**{**OKX_ORDER, "sz": "1e5"}))
+    # Lost replies, settled by signed REST lookups (the signatures are secrets too).
     sim.faults.swallow_next("order")
-    await expect(cap, RequestTimeoutError, f.submit_new_order(**OKX_ORDER, timeout=0.2))
+    found = await f.submit_new_order(**OKX_ORDER, timeout=0.2)
+    assert found.resolved_by == "lookup"
+    cap.reprs += [repr(found), repr(found.to_dict())]
     sim.faults.delay_next(0.3, "order")
-    await expect(cap, RequestTimeoutError, f.submit_new_order(**OKX_ORDER, timeout=0.1))
+    cap.reprs.append(repr(await f.submit_new_order(**OKX_ORDER, timeout=0.1)))
     await wait_for(lambda: any(e["event"] == "late_response" for e in cap.events))
     sim.faults.drop_next("order")
-    await expect(cap, ConnectionLostError, f.submit_new_order(**OKX_ORDER))
+    await expect(cap, NotExecutedError, f.submit_new_order(**OKX_ORDER, timeout=0.3))
+    sim.faults.fail_rest_next(count=1000)  # and when the lookups fail
+    sim.faults.swallow_next("order")
+    await expect(cap, RequestTimeoutError, f.submit_new_order(**OKX_ORDER, timeout=0.2))
+    sim.faults.drop_after_execution("order")
+    await expect(cap, ConnectionLostError, f.submit_new_order(**OKX_ORDER, timeout=0.3))
+    sim.faults.rest_failures.clear()
     await f.submit_new_order(**OKX_ORDER)  # reconnects and logs in again: a new sign
     sim.faults.reject_next_login(count=2)  # both sockets (private, business) log in again
     sim.drop_all()
@@ -265,13 +293,22 @@ async def kucoin_run(cap: Capture, kind: str, sim: KucoinSimulator) -> None:
         f.submit_multiple_futures_orders([{**FUT, "clientOid": "n1"}, {**FUT, "clientOid": "dup"}]),
     )
     await expect(cap, ValidationError, f.submit_new_spot_order(**{**SPOT, "size": "1e5"}))
+    # Lost replies, settled by signed REST lookups (the signatures are secrets too).
     sim.faults.swallow_next("spot.order")
-    await expect(cap, RequestTimeoutError, f.submit_new_spot_order(**SPOT, timeout=0.2))
+    found = await f.submit_new_spot_order(**SPOT, timeout=0.2)
+    assert found.resolved_by == "lookup"
+    cap.reprs += [repr(found), repr(found.to_dict())]
     sim.faults.delay_next(0.3, "spot.order")
-    await expect(cap, RequestTimeoutError, f.submit_new_spot_order(**SPOT, timeout=0.1))
+    cap.reprs.append(repr(await f.submit_new_spot_order(**SPOT, timeout=0.1)))
     await wait_for(lambda: any(e["event"] == "late_response" for e in cap.events))
     sim.faults.drop_next("spot.order")
-    await expect(cap, ConnectionLostError, f.submit_new_spot_order(**SPOT))
+    await expect(cap, NotExecutedError, f.submit_new_spot_order(**SPOT, timeout=0.3))
+    sim.rest_available = False  # and when the lookups fail
+    sim.faults.swallow_next("spot.order")
+    await expect(cap, RequestTimeoutError, f.submit_new_spot_order(**SPOT, timeout=0.2))
+    sim.faults.drop_next("spot.order", process=True)
+    await expect(cap, ConnectionLostError, f.submit_new_spot_order(**SPOT, timeout=0.3))
+    sim.rest_available = True
     await f.submit_new_spot_order(**SPOT)  # reconnects on a freshly signed URL
     sim.faults.reject_next_login(count=2)  # both sockets (spot, futures) log in again
     sim.drop_all()
@@ -327,7 +364,9 @@ async def check(cap: Capture) -> None:
     assert names >= {"reconnect", "reconnected", "close"}
     kinds = {type(e) for e in cap.errors}
     assert kinds >= {ValidationError, ExchangeError, PartialFailureError, RequestTimeoutError}
-    assert kinds >= {ConnectionLostError, AuthenticationError}
+    assert kinds >= {ConnectionLostError, AuthenticationError, NotExecutedError}
+    assert cap.lookups >= 5
+    assert names >= {"resolved"}
     log = cap.log.getvalue()
     assert " DEBUG " in log and " WARNING " in log and "authenticated" in log
     everything = cap.everything()

@@ -8,8 +8,10 @@ callback can therefore never starve heartbeats or replies.
 Event names follow the Node SDKs: ``open``, ``reconnect``, ``reconnected``,
 ``authenticated``, ``response``, ``exception``, ``close``; okxkc adds
 ``late_response`` (a reply that came after its request timed out or was
-cancelled, with the original request attached) and ``notice`` (a
-service-upgrade notice).
+cancelled, with the original request attached), ``notice`` (a
+service-upgrade notice) and ``resolved`` (a lost reply settled by REST lookup:
+the request, the outcome ``executed`` / ``not_executed`` / ``unknown``, per-item
+verdicts).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ EVENT_NAMES = frozenset(
         "close",
         "late_response",
         "notice",
+        "resolved",
     }
 )
 

@@ -7,11 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._engine.clock import TimeSync
+from .._engine.outcome import Resolver
 from .._facade import FacadeBase
 from .._ops import Operation
 from ..config import KucoinConfig, build_config
 from ..errors import ExchangeError, ValidationError
 from .adapter import RAW_RESULT, KucoinAdapter, ResultSpec, result_spec
+from .lookup import FUTURES_REST, KucoinLookups
 from .operations import FUTURES, OPERATIONS, SPOT
 
 __all__ = ["UNIFIED", "KucoinClientBase"]
@@ -51,6 +53,15 @@ class KucoinClientBase(FacadeBase):
         super().__init__(config, adapter, config.accounts)
         self._kc = config
         self._kc_adapter = adapter
+        # One base_rest_url serves both hosts' paths (as the simulator does).
+        futures_rest = config.base_rest_url or FUTURES_REST
+        self._outcome = Resolver(
+            self._core,
+            KucoinLookups(adapter.rest_base, futures_rest, adapter.clock),
+            enabled=config.resolve_unknown,
+            settle=config.settle_time,
+            grace=config.resolve_grace,
+        )
         if config.time_sync:
             self._core.before_connect = TimeSync(
                 self._server_ms, self._set_time_offset, self._exchange

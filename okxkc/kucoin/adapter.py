@@ -6,16 +6,14 @@ Pure protocol: no I/O and no aiohttp here; the engine does the talking.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import time
 from typing import Any
 from urllib.parse import quote
 
 import msgspec
 
+from .._engine.outcome import Sending
 from .._engine.protocol import AuthStep, Incoming, Kind
+from .._signing import Clock, hmac_b64, item_text
 from ..config import KucoinAccount, KucoinConfig
 from ..errors import AuthenticationError, ExchangeError, PartialFailureError, RateLimitError
 from . import models
@@ -89,11 +87,8 @@ def pacing_costs(op: str, args: Any) -> list[tuple[Any, int, int, float]]:
     return [((pool,), weight, PACING_POOLS[pool], PACING_WINDOW)]
 
 
-def sign(secret: str, message: str) -> str:
-    """Base64 HMAC-SHA256, KuCoin's signature for the URL, passphrase and challenge."""
-    return base64.b64encode(
-        hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
-    ).decode()
+#: Base64 HMAC-SHA256, KuCoin's signature for the URL, passphrase and challenge.
+sign = hmac_b64
 
 
 class _Env(msgspec.Struct):
@@ -145,12 +140,22 @@ class KucoinAdapter:
 
     def __init__(self, config: KucoinConfig) -> None:
         self.config = config
-        self.time_offset_ms = 0
+        #: The exchange's clock (its offset is set by time sync).
+        self.clock = Clock()
         self._ws_base = (config.base_ws_url or _WS_BASE).rstrip("/")
         self.rest_base = (config.base_rest_url or _REST_BASE).rstrip("/")
 
+    @property
+    def time_offset_ms(self) -> int:
+        """Server clock minus local clock, in ms (set by time sync)."""
+        return self.clock.offset_ms
+
+    @time_offset_ms.setter
+    def time_offset_ms(self, value: int) -> None:
+        self.clock.offset_ms = value
+
     def now_ms(self) -> int:
-        return int(time.time() * 1000) + self.time_offset_ms
+        return self.clock.now_ms()
 
     # -- URL ---------------------------------------------------------------------------
     def public_url(self, ws_key: str) -> str:
@@ -225,13 +230,22 @@ class KucoinAdapter:
 
     # -- requests ----------------------------------------------------------------------
     def encode(self, request_id: str, op: str, args: Any, extras: Any) -> bytes:
+        if type(extras) is Sending:
+            extras.request_id = request_id  # for the lookup that settles a lost reply
+            if extras.deadline is not None and isinstance(args, dict):
+                # The default expiry: the call's deadline on the exchange's clock.
+                now = self.clock.now_ms()
+                expires = extras.expiry(now)
+                if expires is not None:
+                    args["allowMaxTimeWindow"] = expires - now
+                    args["clientTimestamp"] = now
         if (
             isinstance(args, dict)
             and "allowMaxTimeWindow" in args
             and "clientTimestamp" not in args
         ):
             # The window counts from this moment, when the request leaves okxkc.
-            args["clientTimestamp"] = self.now_ms()
+            args["clientTimestamp"] = self.clock.now_ms()
         return _encoder.encode({"id": request_id, "op": op, "args": args})
 
     def classify(self, frame: str | bytes) -> Incoming:
@@ -326,15 +340,11 @@ class KucoinAdapter:
 
 
 def _item_code(item: Any) -> str:
-    if isinstance(item, dict):
-        return str(item.get("code"))
-    return str(getattr(item, "code", None))
+    return item_text(item, "code", "")
 
 
 def _item_msg(item: Any) -> str:
-    if isinstance(item, dict):
-        return str(item.get("msg") or "")
-    return str(getattr(item, "msg", None) or "")
+    return item_text(item, "msg", "")
 
 
 def _item_ok(item: Any) -> bool:

@@ -79,6 +79,9 @@ class KucoinOptions(TypedDict, total=False):
     base_rest_url: str | None
     time_sync: bool | None
     logger: logging.Logger | None
+    resolve_unknown: bool | None
+    settle_time: float | None
+    resolve_grace: float | None
     pacing: bool | None
     ca_file: str | None
     ssl_context: ssl.SSLContext | None
@@ -365,6 +368,9 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         - ``base_rest_url``: REST base for helpers: ``http://127.0.0.1:PORT``
         - ``time_sync``: use the exchange's clock for login timestamps
         - ``logger``: logger for lifecycle events (default ``logging.getLogger("okxkc")``)
+        - ``resolve_unknown``: settle a lost reply by REST order lookup (see README, When things go wrong)
+        - ``settle_time``: after a lost reply, when a still-live order means the cancel did not apply
+        - ``resolve_grace``: how far past its timeout a lookup may run
         - ``pacing``: wait within each call's deadline to stay under the exchange's published per-op rate limits instead of being refused
         - ``ca_file``: PEM file of CAs to trust for ``wss://`` and ``https://`` (system CAs otherwise)
         - ``ssl_context``: TLS context for ``wss://`` and ``https://`` (give this or ``ca_file``)
@@ -727,6 +733,9 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         - ``base_rest_url``: REST base for helpers: ``http://127.0.0.1:PORT``
         - ``time_sync``: use the exchange's clock for login timestamps
         - ``logger``: logger for lifecycle events (default ``logging.getLogger("okxkc")``)
+        - ``resolve_unknown``: settle a lost reply by REST order lookup (see README, When things go wrong)
+        - ``settle_time``: after a lost reply, when a still-live order means the cancel did not apply
+        - ``resolve_grace``: how far past its timeout a lookup may run
         - ``pacing``: wait within each call's deadline to stay under the exchange's published per-op rate limits instead of being refused
         - ``ca_file``: PEM file of CAs to trust for ``wss://`` and ``https://`` (system CAs otherwise)
         - ``ssl_context``: TLS context for ``wss://`` and ``https://`` (give this or ``ca_file``)

@@ -175,11 +175,17 @@ class KucoinResponse(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     outTime: int | None = None
     rate_limit: RateLimit | None = None
     ws_key: str = ""
+    #: ``"lookup"`` when the reply was lost and okxkc found the outcome over REST
+    #: (``resolve_unknown``); ``None`` for an ordinary reply.
+    resolved_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The exchange's JSON reply as a dict (rate limit as ``userRateLimit``, plus ``wsKey``)."""
         out: dict[str, Any] = msgspec.to_builtins(self)
         out["wsKey"] = out.pop("ws_key")
+        resolved = out.pop("resolved_by")
+        if resolved is not None:
+            out["resolvedBy"] = resolved
         rl = out.pop("rate_limit", None)
         if rl is not None:
             out["userRateLimit"] = rl

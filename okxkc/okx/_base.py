@@ -11,12 +11,14 @@ from typing import Any
 
 from .._engine.clock import TimeSync
 from .._engine.core import RequestMeta
+from .._engine.outcome import Resolver, Sending
 from .._facade import FacadeBase
 from .._ops import Operation
 from ..config import INST_TYPES, OkxConfig, build_config
 from ..errors import ExchangeError, RequestTimeoutError, ValidationError
 from .adapter import RAW_RESULT, OkxAdapter, ResultSpec, result_spec
 from .instruments import InstrumentCodes
+from .lookup import OkxLookups
 from .operations import BUSINESS, OPERATIONS, PRIVATE
 
 __all__ = ["OkxClientBase"]
@@ -58,6 +60,14 @@ class OkxClientBase(FacadeBase):
         self._okx = config
         self._okx_adapter = adapter
         self._codes = InstrumentCodes(adapter.rest_base, self._core.get_json, config.demo_trading)
+        lookups = OkxLookups(adapter.rest_base, adapter.clock, config.demo_trading, self._inst_id)
+        self._outcome = Resolver(
+            self._core,
+            lookups,
+            enabled=config.resolve_unknown,
+            settle=config.settle_time,
+            grace=config.resolve_grace,
+        )
         if config.time_sync:
             self._core.before_connect = TimeSync(
                 self._server_ms, self._set_time_offset, self._exchange
@@ -114,8 +124,16 @@ class OkxClientBase(FacadeBase):
         return None if value is None else {"exp_time": value}
 
     # -- instIdCode --------------------------------------------------------------------
+    def _inst_id(self, code: int) -> str | None:
+        return next((i for i, c in self._codes.codes.items() if c == code), None)
+
     def _send(self, idx: int, meta: RequestMeta, op: Operation | None) -> Coroutine[Any, Any, Any]:
-        if op is not None and op.needs_instrument_code and self._okx.resolve_instrument_codes:
+        if op is None:
+            return self._core.request(idx, meta)
+        outcome = self._outcome
+        assert outcome is not None
+        sending = outcome.prepare(op.op, meta)
+        if op.needs_instrument_code and self._okx.resolve_instrument_codes:
             missing = resolved = False
             codes = self._codes
             for item in meta.args:
@@ -128,12 +146,14 @@ class OkxClientBase(FacadeBase):
                         del item["instId"]
                         resolved = True
             if missing:
-                return self._resolve_then_send(idx, meta, op.batch)
+                return self._resolve_then_send(idx, meta, op.batch, sending)
             if resolved:
-                return self._watch_codes(idx, meta)
-        return self._core.request(idx, meta)
+                return self._watch_codes(idx, meta, sending)
+        return outcome.call(idx, meta, sending)
 
-    async def _resolve_then_send(self, idx: int, meta: RequestMeta, batch: bool) -> Any:
+    async def _resolve_then_send(
+        self, idx: int, meta: RequestMeta, batch: bool, sending: Sending
+    ) -> Any:
         # The lookup counts against the call's own deadline: what it uses is taken
         # off the time left for the request itself.
         loop = asyncio.get_running_loop()
@@ -155,11 +175,13 @@ class OkxClientBase(FacadeBase):
                 op=meta.op,
             ) from None
         meta.timeout = max(0.001, meta.timeout - (loop.time() - start))
-        return await self._watch_codes(idx, meta)
+        return await self._watch_codes(idx, meta, sending)
 
-    async def _watch_codes(self, idx: int, meta: RequestMeta) -> Any:
+    async def _watch_codes(self, idx: int, meta: RequestMeta, sending: Sending) -> Any:
+        outcome = self._outcome
+        assert outcome is not None
         try:
-            return await self._core.request(idx, meta)
+            return await outcome.call(idx, meta, sending)
         except ExchangeError as exc:
             # 51001: that instrument code is unknown to the exchange now; drop our
             # mapping so the next call refetches it. The request is not re-sent.

@@ -5,17 +5,15 @@ Pure protocol: no I/O and no aiohttp here; the engine does the talking.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
+from .._engine.outcome import Sending
 from .._engine.protocol import AuthStep, Incoming, Kind
+from .._signing import Clock, hmac_b64, item_text
 from ..config import OkxAccount, OkxConfig
 from ..errors import AuthenticationError, ExchangeError, PartialFailureError, RateLimitError
 from . import models
@@ -136,8 +134,7 @@ def pacing_costs(op: str, args: Any) -> list[tuple[Any, int, int, float]]:
 
 def sign_login(secret: str, timestamp: str) -> str:
     """Base64 HMAC-SHA256 of ``timestamp + "GET" + "/users/self/verify"``."""
-    prehash = f"{timestamp}GET/users/self/verify".encode()
-    return base64.b64encode(hmac.new(secret.encode(), prehash, hashlib.sha256).digest()).decode()
+    return hmac_b64(secret, f"{timestamp}GET/users/self/verify")
 
 
 class _Env(msgspec.Struct):
@@ -184,8 +181,8 @@ class OkxAdapter:
 
     def __init__(self, config: OkxConfig) -> None:
         self.config = config
-        #: Server clock minus local clock, in ms (set by time sync).
-        self.time_offset_ms = 0
+        #: The exchange's clock (its offset is set by time sync).
+        self.clock = Clock()
         if config.base_ws_url:
             self._ws_base = config.base_ws_url.rstrip("/")
         else:
@@ -203,8 +200,17 @@ class OkxAdapter:
         return url
 
     # -- login -------------------------------------------------------------------------
+    @property
+    def time_offset_ms(self) -> int:
+        """Server clock minus local clock, in ms (set by time sync)."""
+        return self.clock.offset_ms
+
+    @time_offset_ms.setter
+    def time_offset_ms(self, value: int) -> None:
+        self.clock.offset_ms = value
+
     def now_ms(self) -> int:
-        return int(time.time() * 1000) + self.time_offset_ms
+        return self.clock.now_ms()
 
     def auth_begin(self, ws_key: str, account: OkxAccount, request_id: str) -> tuple[Any, AuthStep]:
         ts = str(self.now_ms() // 1000)
@@ -254,7 +260,14 @@ class OkxAdapter:
     # -- requests ----------------------------------------------------------------------
     def encode(self, request_id: str, op: str, args: Any, extras: Any) -> bytes:
         msg: dict[str, Any] = {"id": request_id, "op": op, "args": args}
-        if extras:
+        if type(extras) is Sending:
+            # A call of the generated methods: remember the id and the expiry actually
+            # sent, for the lookup that settles a lost reply.
+            extras.request_id = request_id
+            expires = extras.expiry(self.clock.now_ms())
+            if expires is not None:
+                msg["expTime"] = str(expires)
+        elif extras:
             exp = extras.get("exp_time")
             if exp is not None:
                 msg["expTime"] = str(self.now_ms() + int(exp))
@@ -357,15 +370,11 @@ class OkxAdapter:
 
 
 def _item_code(item: Any) -> str:
-    if isinstance(item, dict):
-        return str(item.get("sCode", "0"))
-    return str(getattr(item, "sCode", "0"))
+    return item_text(item, "sCode", "0")
 
 
 def _item_msg(item: Any) -> str:
-    if isinstance(item, dict):
-        return str(item.get("sMsg", ""))
-    return str(getattr(item, "sMsg", ""))
+    return item_text(item, "sMsg", "")
 
 
 def _error(
