@@ -78,10 +78,23 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     way to trade from Python. The trade-off: the app now shares the loop with the
     sockets, so it must never block it (no ``time.sleep``, no blocking I/O, no long
     CPU work); and blocking ``WebsocketAPIClient`` calls cannot be made there.
+
+    Like ``asyncio.run``, when ``main`` ends the tasks it started and left running
+    are cancelled and awaited, and the async generators it started are closed.
     """
+    import inspect
+
+    from ._engine.app import run_app
     from ._engine.loop import engine
 
-    return engine.run_sync(main, "okxkc.run")
+    if not inspect.iscoroutine(main):
+        raise TypeError(f"okxkc.run() needs a coroutine, got {type(main).__name__}")
+    try:
+        result: T = engine.run_sync(run_app(main), "okxkc.run")
+        return result
+    finally:
+        if inspect.getcoroutinestate(main) == inspect.CORO_CREATED:
+            main.close()  # never started (e.g. called on the engine thread)
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,8 @@ import difflib
 import functools
 import ipaddress
 import logging
+import os
+import ssl
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -171,6 +173,22 @@ def _url(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
         )
 
 
+def _ca_file(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not os.path.isfile(value):
+        raise ValidationError("ca_file", f"must be the path of a PEM file, got {value!r}")
+
+
+def _ssl_context(inst: Any, att: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, ssl.SSLContext):
+        raise ValidationError("ssl_context", f"must be an ssl.SSLContext, got {value!r}")
+    if inst.ca_file is not None:
+        raise ValidationError("ssl_context", "give ssl_context or ca_file, not both")
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -268,6 +286,21 @@ class CommonOptions:
     #: How far past its timeout a call may run to finish its lookups (seconds).
     resolve_grace: float = option(
         5.0, validator=_positive, scale=1000, doc="how far past its timeout a lookup may run"
+    )
+    pacing: bool = option(
+        False,
+        doc="wait within each call's deadline to stay under the exchange's published "
+        "per-op rate limits instead of being refused",
+    )
+    ca_file: str | None = option(
+        None,
+        validator=_ca_file,
+        doc="PEM file of CAs to trust for ``wss://`` and ``https://`` (system CAs otherwise)",
+    )
+    ssl_context: ssl.SSLContext | None = option(
+        None,
+        validator=_ssl_context,
+        doc="TLS context for ``wss://`` and ``https://`` (give this or ``ca_file``)",
     )
 
 

@@ -251,9 +251,9 @@ def test_okxkc_run_puts_the_app_on_the_engine_loop(
     hops: list[Any] = []
     hand_off = engine._hand_off
 
-    def counting_hand_off(loop: Any, start: Any, coro: Any) -> None:
+    def counting_hand_off(coro: Any) -> Any:
         hops.append(coro)
-        hand_off(loop, start, coro)
+        return hand_off(coro)
 
     monkeypatch.setattr(engine, "_hand_off", counting_hand_off)
     seen: dict[str, Any] = {}

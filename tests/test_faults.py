@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from okxkc._engine.connection import _backoff
+from okxkc._engine.connection import backoff
 from okxkc._engine.core import ClientCore
 from okxkc._engine.correlator import Correlator
 from okxkc._engine.loop import engine
@@ -264,13 +264,13 @@ def test_backoff_is_capped_exponential_with_jitter() -> None:
     for attempt in range(1, 200):
         step = min(cap, base * 2 ** (attempt - 1))
         for _ in range(20):
-            d = _backoff(attempt, base, cap)
+            d = backoff(attempt, base, cap)
             assert step * 0.5 <= d <= step <= cap
     # hours of failed attempts neither overflow nor exceed the cap
     for attempt in (1_024, 10**6):
-        assert cap * 0.5 <= _backoff(attempt, base, cap) <= cap
+        assert cap * 0.5 <= backoff(attempt, base, cap) <= cap
     # jitter: reconnecting clients do not move in lockstep
-    assert len({_backoff(3, base, cap) for _ in range(50)}) > 40
+    assert len({backoff(3, base, cap) for _ in range(50)}) > 40
 
 
 async def test_server_down_backs_off_then_recovers(venue: Venue) -> None:
@@ -317,7 +317,7 @@ async def test_request_on_a_socket_the_server_just_cut_waits_for_the_next(venue:
         conn = core.connections[(0, key)]
         sock = conn._sock
         assert sock is not None
-        conn._abort(sock)  # same loop step: the reader cannot have seen it yet
+        conn._cut(sock)  # same loop step: the reader cannot have seen it yet
         return await core.request(idx, meta)
 
     res = await asyncio.wrap_future(engine.submit(cut_then_send()))
@@ -417,6 +417,34 @@ async def test_notice_old_socket_closes_after_its_last_call_times_out(
     assert v.ok(await v.place(c, "still1"))
 
 
+async def test_notice_late_reply_on_the_old_socket_is_still_emitted(
+    venues: Callable[..., Venue],
+) -> None:
+    """A call on the old socket times out just before it drains; its reply comes a
+    moment later and is still delivered as ``late_response`` (the old socket drains
+    for a grace after its last call), then the old socket closes."""
+    grace = 10.0
+    v = venues(notice_grace=grace)
+    c = v.client()
+    late = Recorder(c, "late_response")
+    await v.connect(c)
+    v.sim.faults.delay_next(0.8, op=v.op)
+    slow = v.start(c, "late1", timeout=0.3)
+    await wait_for(lambda: "late1" in v.sent_ids())
+    t0 = time.monotonic()
+    v.sim.send_notice()
+    with pytest.raises(RequestTimeoutError) as err:
+        await slow
+    assert err.value.sent is True
+    await wait_for(lambda: len(late.of("late_response")) == 1, timeout=3)
+    request = late.of("late_response")[0]["request"]
+    args = request["args"][0] if v.exchange == "okx" else request["args"]
+    assert args[v.id_field] == "late1"
+    await wait_for(lambda: v.sim.open_sockets == 1)
+    assert time.monotonic() - t0 < grace / 2  # the client closed it, the server did not
+    assert v.ok(await v.place(c, "after1"))
+
+
 # -- 3. authentication failures: terminal and fast -------------------------------------------------
 class _BadChallengeKucoin(KucoinSimulator):
     """Checks the session challenge with another secret than the URL signature: the
@@ -508,6 +536,39 @@ async def test_injected_login_rejection_then_connect_retries(venue: Venue) -> No
     assert venue.ok(await venue.place(c, "rafter"))
     assert venue.sent_ids() == ["rafter"]
     assert venue.sim.faults.injected["reject_login"] == 1
+
+
+TRANSIENT_LOGIN = {"okx": ["50013", "50026", "60023"], "kucoin": ["500000", "429000", "400012"]}
+
+
+@pytest.mark.parametrize("nth", [0, 1, 2])
+async def test_transient_login_refusal_during_a_reconnect_is_retried(
+    venue: Venue, nth: int
+) -> None:
+    """Busy / rate limited / server error at login: the client keeps reconnecting with
+    its backoff and later calls succeed; nothing is re-sent."""
+    code = TRANSIENT_LOGIN[venue.exchange][nth]
+    c = venue.client(reconnect_timeout=0.05)
+    rec = Recorder(c, "exception", "reconnected")
+    await venue.connect(c)
+    assert venue.ok(await venue.place(c, "tl0"))
+    venue.sim.faults.reject_next_login(code)
+    venue.sim.drop_all()
+    assert venue.ok(await venue.place(c, "tl1"))  # waits through the refused login
+    assert venue.sim.faults.injected["reject_login"] == 1
+    assert venue.logins_failed == 1 and venue.logins_ok == 2
+    assert venue.ok(await venue.place(c, "tl2"))
+    assert venue.sent_ids() == ["tl0", "tl1", "tl2"]
+    await wait_for(lambda: len(rec.of("reconnected")) == 1)
+    assert rec.flush() and any(code in e.get("error", "") for e in rec.of("exception"))
+
+
+async def test_transient_login_refusal_at_first_connect_is_retried(venue: Venue) -> None:
+    code = TRANSIENT_LOGIN[venue.exchange][0]
+    venue.sim.faults.reject_next_login(code, count=2)
+    c = venue.client(reconnect_timeout=0.05)
+    assert venue.ok(await venue.place(c, "tf1"))
+    assert venue.logins_failed == 2 and venue.logins_ok == 1
 
 
 # -- 4. timeouts ----------------------------------------------------------------------------------

@@ -7,24 +7,24 @@ Coroutines here run on the engine loop only.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 
 from ..errors import ClientClosedError, RequestTimeoutError
 from .connection import Connection
+from .context import ConnectionContext, EngineOptions, RequestMeta
 from .correlator import new_id_source
 from .events import EventEmitter
 from .loop import engine
+from .pacing import Pacer
 from .protocol import Adapter
 
 __all__ = ["ClientCore", "EngineOptions", "RequestMeta"]
-
-_log = logging.getLogger("okxkc.connection")
 
 _ids = new_id_source()
 
@@ -37,36 +37,6 @@ def _fresh_ids_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_fresh_ids_in_child)
-
-
-class EngineOptions(Protocol):
-    """The options the engine reads (a config object of either exchange)."""
-
-    request_timeout: float
-    connect_timeout: float
-    reconnect_timeout: float
-    reconnect_max: float
-    ping_interval: float | None
-    pong_timeout: float | None
-
-
-class RequestMeta:
-    """What travels with one request: the op, its prepared args and how to read the reply."""
-
-    __slots__ = ("args", "extras", "op", "result", "timeout", "ws_key")
-
-    def __init__(
-        self, op: str, ws_key: str, args: Any, extras: Any, result: Any, timeout: float
-    ) -> None:
-        self.op = op
-        self.ws_key = ws_key
-        self.args = args
-        self.extras = extras
-        self.result = result  # adapter-defined: how to decode the reply
-        self.timeout = timeout
-
-    def describe(self, request_id: str) -> dict[str, Any]:
-        return {"id": request_id, "op": self.op, "wsKey": self.ws_key, "args": self.args}
 
 
 class ClientCore:
@@ -89,6 +59,8 @@ class ClientCore:
         self.connections: dict[tuple[int, str], Connection] = {}
         self._http: aiohttp.ClientSession | None = None
         self.closed = False
+        #: Per account, when ``pacing=True``: waits to stay under the exchange's limits.
+        self.pacers: dict[int, Pacer] | None = {} if options.pacing else None
         #: Awaited before every connect attempt (e.g. server-time sync).
         self.before_connect: Callable[[], Awaitable[None]] | None = None
 
@@ -100,20 +72,56 @@ class ClientCore:
     @property
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:
+            # One TLS setting for the websocket and the REST helpers alike.
             self._http = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.options.connect_timeout)
+                connector=aiohttp.TCPConnector(ssl=self._tls()),
+                timeout=aiohttp.ClientTimeout(total=self.options.connect_timeout),
             )
         return self._http
+
+    def _tls(self) -> ssl.SSLContext | bool:
+        """``ssl_context``, else a context trusting ``ca_file``, else the system's CAs."""
+        ctx = self.options.ssl_context
+        if ctx is not None:
+            return ctx
+        if self.options.ca_file is not None:
+            return ssl.create_default_context(cafile=self.options.ca_file)
+        return True
 
     def connection(self, account_index: int, ws_key: str) -> Connection:
         conn = self.connections.get((account_index, ws_key))
         if conn is None:
             if self.closed:
                 raise ClientClosedError("client is closed")
-            conn = self.connections[(account_index, ws_key)] = Connection(
-                self, account_index, ws_key
+            ctx = ConnectionContext(
+                loop=self.loop,
+                adapter=self.adapter,
+                options=self.options,
+                account=self.accounts[account_index],
+                account_index=account_index,
+                next_id=self.next_id,
+                open_socket=self._open_websocket,
+                emit=self.emitter.emit,
+                wants=self.emitter.wants,
+                before_connect=self._before_connect,
             )
+            conn = self.connections[(account_index, ws_key)] = Connection(ctx, ws_key)
         return conn
+
+    async def _open_websocket(self, url: str) -> aiohttp.ClientWebSocketResponse[Any]:
+        return await self.http.ws_connect(
+            url,
+            autoping=True,
+            max_msg_size=0,
+            compress=0,
+            decode_text=False,
+            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
+        )
+
+    async def _before_connect(self) -> None:
+        hook = self.before_connect
+        if hook is not None:
+            await hook()
 
     # -- requests --------------------------------------------------------------------
     async def request(self, account_index: int, meta: RequestMeta) -> Any:
@@ -123,7 +131,19 @@ class ClientCore:
             account_index, meta.ws_key
         )
         # Deadlines are monotonic (see correlator): never earlier than the caller asked.
-        return await conn.request(meta, time.monotonic() + meta.timeout)
+        deadline = time.monotonic() + meta.timeout
+        if self.pacers is not None:
+            await self._pace(account_index, meta, deadline)
+        return await conn.request(meta, deadline)
+
+    async def _pace(self, account_index: int, meta: RequestMeta, deadline: float) -> None:
+        assert self.pacers is not None
+        pacer = self.pacers.get(account_index)
+        if pacer is None:
+            pacer = self.pacers[account_index] = Pacer()
+        costs = self.adapter.pacing_costs(meta.op, meta.args)
+        if costs:
+            await pacer.acquire(costs, deadline, meta.op)
 
     async def connect(self, pairs: Sequence[tuple[int, str]], timeout: float) -> None:
         """Open and authenticate each (account, ws key) now; raise the first failure."""

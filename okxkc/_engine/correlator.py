@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 __all__ = ["Correlator", "Pending", "new_id_source"]
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -56,37 +58,23 @@ def new_id_source() -> Callable[[], str]:
     return lambda: prefix + str(count())
 
 
-class Pending:
+class Pending(msgspec.Struct, eq=False):
     """One request waiting for its reply."""
 
-    __slots__ = (
-        "deadline",
-        "future",
-        "meta",
-        "on_timeout",
-        "request_id",
-        "sent",
-        "socket_gen",
-        "tick",
-    )
-
-    def __init__(
-        self,
-        request_id: str,
-        future: asyncio.Future[Any],
-        meta: Any,
-        socket_gen: int,
-        deadline: float,
-        on_timeout: Callable[[Pending], BaseException] | None = None,
-    ) -> None:
-        self.request_id = request_id
-        self.future = future
-        self.meta = meta  # what the adapter needs to turn the reply into a result
-        self.socket_gen = socket_gen  # which socket it was written to
-        self.deadline = deadline  # time.monotonic()
-        self.sent = False
-        self.tick = 0  # the deadline bucket it sits in (0: none)
-        self.on_timeout = on_timeout
+    request_id: str
+    future: asyncio.Future[Any]
+    #: What the adapter needs to turn the reply into a result.
+    meta: Any
+    #: Which socket it was written to.
+    socket_gen: int
+    #: ``time.monotonic()``.
+    deadline: float
+    #: Builds the exception it fails with at its deadline.
+    on_timeout: Callable[[Pending], BaseException] | None = None
+    #: Possibly on the wire: a timeout or cancel then means "outcome unknown".
+    sent: bool = False
+    #: The deadline bucket it sits in (0: none).
+    tick: int = 0
 
 
 class Correlator:
@@ -209,6 +197,13 @@ class Correlator:
                 self._disarm(entry)
             self._release(entry)
         return entry
+
+    def pop_op(self, op: str, socket_gen: int) -> list[Pending]:
+        """Take every pending entry of ``op`` written to socket ``socket_gen``."""
+        found = [e for e in self.pending.values() if e.socket_gen == socket_gen and e.meta.op == op]
+        for entry in found:
+            self.pop(entry.request_id)
+        return found
 
     def pop_late(self, request_id: str) -> Pending | None:
         return self._late.pop(request_id, None)

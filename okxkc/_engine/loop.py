@@ -2,9 +2,13 @@
 
 Started lazily under a lock, daemon, re-created in the child after ``fork()``,
 stopped (with a bound, starting no new thread) at interpreter exit. uvloop is used
-when installed. Blocking callers hand coroutines to it and wait in short polls, so
-Ctrl-C is delivered; async callers await it under a shield, so cancelling them
-cancels the engine task and waits for it to finish.
+when installed.
+
+Every call crosses to it the same way, ``asyncio.run_coroutine_threadsafe``:
+blocking callers wait on the returned future in short steps (so Ctrl-C is
+delivered), async callers await it through ``asyncio.wrap_future``. Cancelling
+either cancels the engine task and waits, bounded, for it to finish. An app run
+on the engine loop itself (``okxkc.run``) awaits the engine coroutines directly.
 """
 
 from __future__ import annotations
@@ -12,16 +16,17 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import inspect
 import os
 import threading
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from ..errors import ClientClosedError, EngineThreadError, OkxkcError
 from . import events
 
-__all__ = ["EngineLoop", "engine"]
+__all__ = ["EngineLoop", "Escaped", "contained", "engine"]
 
 T = TypeVar("T")
 
@@ -52,190 +57,6 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         else:
             return uvloop.new_event_loop()
     return asyncio.new_event_loop()
-
-
-class _Job:
-    """One coroutine running as a task on the engine loop, seen from another thread.
-
-    ``done`` completes only once the task itself has finished (its cleanup after a
-    cancellation included), unlike ``run_coroutine_threadsafe``'s future, which
-    reports "cancelled" the moment it is asked to cancel.
-    """
-
-    __slots__ = ("coro", "done", "loop", "task")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.done: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self.task: asyncio.Task[Any] | None = None
-        self.coro: Coroutine[Any, Any, Any] | None = None
-
-    def start(self, coro: Coroutine[Any, Any, Any]) -> None:
-        # Runs on the engine loop.
-        self.coro = coro
-        try:
-            self.task = task = self.loop.create_task(_contained(coro))
-        except BaseException as exc:  # pragma: no cover - the loop is closing
-            coro.close()
-            self.done.set_exception(exc)
-            return
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        done = self.done
-        if done.done():  # pragma: no cover - defensive
-            return
-        if task.cancelled():
-            # Cancelled before its first step, the wrapper never awaited ``coro``:
-            # close it, or it warns "coroutine was never awaited".
-            if self.coro is not None:
-                self.coro.close()
-            done.cancel()
-            return
-        exc = task.exception()
-        if exc is None:
-            done.set_result(task.result())
-        else:
-            done.set_exception(exc.exc if isinstance(exc, _Escaped) else exc)
-
-    def cancel(self) -> None:
-        """Ask the engine task to stop (from any thread); ``done`` follows once it has."""
-        try:
-            self.loop.call_soon_threadsafe(self._cancel)
-        except RuntimeError:  # the loop is closed: nothing runs there any more
-            self.done.cancel()
-
-    def _cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-
-class _SyncJob:
-    """A coroutine on the engine loop waited for by a blocked thread."""
-
-    __slots__ = ("cancelled", "coro", "ended", "exc", "lock", "loop", "result", "task")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.lock = threading.Lock()
-        self.lock.acquire()
-        self.task: asyncio.Task[Any] | None = None
-        self.result: Any = None
-        self.exc: BaseException | None = None
-        self.cancelled = False
-        self.ended = False
-        self.coro: Coroutine[Any, Any, Any] | None = None
-
-    def start(self, coro: Coroutine[Any, Any, Any]) -> None:
-        self.coro = coro
-        try:
-            self.task = task = self.loop.create_task(_contained(coro))
-        except BaseException as exc:  # pragma: no cover - the loop is closing
-            coro.close()
-            self.exc = exc
-            self.ended = True
-            self.lock.release()
-            return
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        if task.cancelled():
-            if self.coro is not None:
-                self.coro.close()
-            self.cancelled = True
-        else:
-            exc = task.exception()
-            if exc is None:
-                self.result = task.result()
-            else:
-                self.exc = exc.exc if isinstance(exc, _Escaped) else exc
-        self.coro = None
-        self.ended = True
-        self.lock.release()
-
-    def cancel(self) -> None:
-        try:
-            self.loop.call_soon_threadsafe(self._cancel)
-        except RuntimeError:
-            pass
-
-    def _cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-
-class _AsyncJob:
-    """A coroutine on the engine loop awaited from another loop."""
-
-    __slots__ = ("caller", "coro", "delivered", "finished", "loop", "task", "waiter")
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        caller: asyncio.AbstractEventLoop,
-        waiter: asyncio.Future[Any],
-    ) -> None:
-        self.loop = loop
-        self.caller = caller
-        self.waiter = waiter
-        self.task: asyncio.Task[Any] | None = None
-        self.delivered = False
-        self.finished: asyncio.Future[None] | None = None
-        self.coro: Coroutine[Any, Any, Any] | None = None
-
-    def start(self, coro: Coroutine[Any, Any, Any]) -> None:
-        # Runs on the engine loop.
-        self.coro = coro
-        try:
-            self.task = task = self.loop.create_task(_contained(coro))
-        except BaseException as exc:  # pragma: no cover - the loop is closing
-            coro.close()
-            self._post(None, exc, False)
-            return
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        coro, self.coro = self.coro, None
-        if task.cancelled():
-            if coro is not None:
-                coro.close()
-            self._post(None, None, True)
-            return
-        exc = task.exception()
-        if isinstance(exc, _Escaped):
-            exc = exc.exc
-        self._post(None if exc is not None else task.result(), exc, False)
-
-    def _post(self, result: Any, exc: BaseException | None, cancelled: bool) -> None:
-        try:
-            self.caller.call_soon_threadsafe(self._deliver, result, exc, cancelled)
-        except RuntimeError:  # the caller's loop is closed: nobody is waiting
-            pass
-
-    def _deliver(self, result: Any, exc: BaseException | None, cancelled: bool) -> None:
-        # Runs on the caller's loop.
-        self.delivered = True
-        waiter = self.waiter
-        if not waiter.done():
-            if cancelled:
-                waiter.cancel()
-            elif exc is not None:
-                waiter.set_exception(exc)
-            else:
-                waiter.set_result(result)
-        finished = self.finished
-        if finished is not None and not finished.done():
-            finished.set_result(None)
-
-    def cancel(self) -> None:
-        try:
-            self.loop.call_soon_threadsafe(self._cancel)
-        except RuntimeError:
-            pass
-
-    def _cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
 
 
 class EngineLoop:
@@ -355,38 +176,33 @@ class EngineLoop:
 
     # -- hand-off --------------------------------------------------------------------
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Start ``coro`` on the engine loop; its future (fire-and-forget use)."""
-        return self._spawn(coro).done
+        """Start ``coro`` on the engine loop; its future (fire-and-forget use).
 
-    @staticmethod
-    def _hand_off(
-        loop: asyncio.AbstractEventLoop,
-        start: Callable[[Coroutine[Any, Any, Any]], None],
-        coro: Coroutine[Any, Any, Any],
-    ) -> None:
-        """The one cross-thread hop of every call: start ``coro`` on the engine loop."""
-        loop.call_soon_threadsafe(start, coro)
+        A KeyboardInterrupt or SystemExit raised inside ``coro`` fails the future
+        with :class:`Escaped` (it carries the original as ``.exc``).
+        """
+        return self._hand_off(contained(coro))
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> _Job:
+    def _hand_off(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """The one cross-thread hop of every call: ``asyncio.run_coroutine_threadsafe``."""
         try:
-            loop = self.loop
-            job = _Job(loop)
-            self._hand_off(loop, job.start, coro)
+            return asyncio.run_coroutine_threadsafe(coro, self.loop)
         except BaseException as exc:
             coro.close()  # never started: no "coroutine was never awaited" warning
             if isinstance(exc, RuntimeError) and not isinstance(exc, OkxkcError):
                 # The loop closed between the lookup and the hand-off (interpreter exit).
                 raise ClientClosedError(f"okxkc's engine loop is closed: {exc}") from None
             raise
-        return job
 
     def run_sync(self, coro: Coroutine[Any, Any, T], what: str = "this call") -> T:
         """Run ``coro`` on the engine loop and block until it ends.
 
-        Raises :class:`EngineThreadError` on the engine thread itself (it would
-        deadlock). On Ctrl-C the engine task is cancelled, given a moment to clean
-        up, and ``KeyboardInterrupt`` is re-raised: for an order, the outcome is
-        then unknown (it may have been sent).
+        Waits on the ``run_coroutine_threadsafe`` future in short steps, so Ctrl-C
+        is handled and a dead engine thread ends the wait. Raises
+        :class:`EngineThreadError` on the engine thread itself (it would deadlock).
+        On Ctrl-C the engine task is cancelled, given a moment to clean up, and
+        ``KeyboardInterrupt`` is re-raised: for an order, the outcome is then
+        unknown (it may have been sent).
         """
         if self.in_engine_thread():
             coro.close()
@@ -394,73 +210,82 @@ class EngineLoop:
                 f"{what} is a blocking call made on okxkc's engine thread, where it would "
                 "deadlock; use AsyncWebsocketAPIClient and await the same method instead"
             )
-        # a pre-acquired lock released by the engine when the task ends.
+        fut = self._hand_off(coro)
         try:
-            loop = self.loop
-            job = _SyncJob(loop)
-            self._hand_off(loop, job.start, coro)
-        except BaseException as exc:
-            coro.close()
-            if isinstance(exc, RuntimeError) and not isinstance(exc, OkxkcError):
-                raise ClientClosedError(f"okxkc's engine loop is closed: {exc}") from None
-            raise
-        thread = self._thread
-        lock = job.lock
-        try:
-            while not lock.acquire(True, _POLL):
-                if thread is not None and not thread.is_alive():
-                    raise ClientClosedError(
-                        f"okxkc's engine thread ended with {what} in flight: outcome unknown"
-                    )
-        except BaseException:
-            if not job.ended:
-                job.cancel()
-                lock.acquire(True, _CANCEL_GRACE)
-            raise
-        if job.cancelled:
+            while True:
+                try:
+                    return fut.result(_POLL)
+                except concurrent.futures.TimeoutError:
+                    # (also the base of RequestTimeoutError: the call's own outcome)
+                    if fut.done():
+                        raise
+                    thread = self._thread
+                    if thread is not None and not thread.is_alive():
+                        raise ClientClosedError(
+                            f"okxkc's engine thread ended with {what} in flight: outcome unknown"
+                        ) from None
+        except Escaped as esc:
+            raise esc.exc from None
+        except concurrent.futures.CancelledError:
+            # Only the engine cancels it without us: it is shutting down.
             raise ClientClosedError(
                 f"okxkc's engine stopped with {what} in flight: outcome unknown"
-            )
-        failure = job.exc
-        if failure is not None:
-            job.exc = None
-            raise failure
-        return job.result  # type: ignore[no-any-return]
+            ) from None
+        except BaseException:
+            if not fut.done():
+                fut.cancel()
+                self._await_end_sync(coro)
+            raise
 
     async def run_async(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await ``coro`` on the engine loop from the caller's own loop.
 
-        Called on the engine loop itself (engine-loop mode), it simply awaits.
-        Cancelling the caller cancels the engine task and waits (bounded) for it to
-        finish before the ``CancelledError`` propagates.
+        Called on the engine loop itself (engine-loop mode), it simply awaits: no
+        hop. Otherwise it awaits the ``run_coroutine_threadsafe`` future through
+        ``asyncio.wrap_future``. Cancelling the caller cancels the engine task and
+        waits (bounded) for it to finish before the ``CancelledError`` propagates.
         """
         running = asyncio.get_running_loop()
         if running is self._loop and self._pid == _PID:
             return await coro
-        # one caller-loop future, completed from the engine loop with one
-        # call_soon_threadsafe: no concurrent.futures.Future, wrap_future or shield.
-        waiter = running.create_future()
+        fut = self._hand_off(coro)
         try:
-            loop = self.loop
-            job = _AsyncJob(loop, running, waiter)
-            self._hand_off(loop, job.start, coro)
-        except BaseException as exc:
-            coro.close()
-            if isinstance(exc, RuntimeError) and not isinstance(exc, OkxkcError):
-                raise ClientClosedError(f"okxkc's engine loop is closed: {exc}") from None
-            raise
-        try:
-            result: T = await waiter
-            return result
+            return await asyncio.wrap_future(fut)
+        except Escaped as esc:
+            raise esc.exc from None
         except asyncio.CancelledError:
-            if not job.delivered:
-                job.finished = running.create_future()
-                job.cancel()
-                await asyncio.wait({job.finished}, timeout=_CANCEL_GRACE)
+            # The caller was cancelled: wrap_future passed that on to ``fut``, whose
+            # cancellation reaches the engine task. Wait (bounded) for its cleanup.
+            if fut.cancelled():
+                try:
+                    ended = self._submit_end(coro)
+                except ClientClosedError:
+                    raise asyncio.CancelledError from None
+                await asyncio.wait({asyncio.wrap_future(ended)}, timeout=_CANCEL_GRACE + _POLL)
             raise
 
+    def _submit_end(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[None]:
+        loop = self._loop
+        try:
+            if loop is None:
+                raise RuntimeError("no engine loop")
+            return asyncio.run_coroutine_threadsafe(_await_end(coro), loop)
+        except RuntimeError:  # the loop is closed: nothing runs there any more
+            _close_unstarted(coro)
+            raise ClientClosedError("okxkc's engine loop is closed") from None
 
-class _Escaped(Exception):
+    def _await_end_sync(self, coro: Coroutine[Any, Any, Any]) -> None:
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            _close_unstarted(coro)
+            return
+        try:
+            self._submit_end(coro).result(_CANCEL_GRACE + _POLL)
+        except BaseException:  # a second Ctrl-C or a closed loop: stop waiting
+            pass
+
+
+class Escaped(Exception):
     """Carries a KeyboardInterrupt or SystemExit out of a task without stopping the loop."""
 
     def __init__(self, exc: BaseException) -> None:
@@ -468,20 +293,41 @@ class _Escaped(Exception):
         self.exc = exc
 
 
-async def _contained(coro: Coroutine[Any, Any, T]) -> T:
-    # A KeyboardInterrupt or SystemExit raised in a task would escape run_forever and
-    # end the engine thread for the whole process (e.g. sys.exit() in an app run by
-    # okxkc.run). It goes to the caller instead.
+async def contained(coro: Coroutine[Any, Any, T]) -> T:
+    """``coro``, with a KeyboardInterrupt or SystemExit it raises turned into :class:`Escaped`.
+
+    Raised in a task, either would escape ``run_forever`` and end the engine thread
+    for the whole process (e.g. ``sys.exit()`` in an app run by ``okxkc.run``); the
+    caller gets it instead (:meth:`EngineLoop.run_sync` / :meth:`EngineLoop.run_async`
+    re-raise the original). User code is wrapped in it; okxkc's own request
+    coroutines, which raise neither, are handed off as they are.
+    """
     try:
         return await coro
     except (KeyboardInterrupt, SystemExit) as exc:
-        raise _Escaped(exc) from None
+        raise Escaped(exc) from None
 
 
-def _consume(fut: asyncio.Future[Any]) -> None:
-    # A waiter abandoned by a cancelled caller must not log "exception never retrieved".
-    if not fut.cancelled():
-        fut.exception()
+async def _await_end(coro: Coroutine[Any, Any, Any]) -> None:
+    """On the engine loop: cancel the task running ``coro``, wait (bounded) until it ends.
+
+    The cancel path only: it looks the task up among the loop's tasks, so the happy
+    path keeps no task reference. Runs after the hand-off's own callback (the loop
+    runs thread-safe callbacks in order), so the task exists if it ever will.
+    """
+    for task in asyncio.all_tasks():
+        if task.get_coro() is coro:
+            task.cancel()
+            await asyncio.wait({task}, timeout=_CANCEL_GRACE)
+            break
+    _close_unstarted(coro)
+
+
+def _close_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
+    # Cancelled before its first step, the wrapper never awaited ``coro``: close it,
+    # or it warns "coroutine was never awaited". A started one is left alone.
+    if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+        coro.close()
 
 
 def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:

@@ -7,8 +7,10 @@ a result or an exception. It never does I/O; the engine does all of that.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, Protocol
+
+import msgspec
 
 from ..errors import AuthenticationError
 
@@ -25,36 +27,29 @@ class Kind:
     OTHER = 5  # anything else that parsed
 
 
-class Incoming:
+class Incoming(msgspec.Struct, eq=False):
     """One classified inbound frame."""
 
-    __slots__ = ("envelope", "kind", "request_id")
+    kind: int
+    envelope: Any = None
+    request_id: str | None = None
+    #: For a connection-level ERROR that names the op it refuses (no id to match):
+    #: every pending call of that op on the socket ends with it.
+    op: str | None = None
 
-    def __init__(self, kind: int, envelope: Any = None, request_id: str | None = None) -> None:
-        self.kind = kind
-        self.envelope = envelope
-        self.request_id = request_id
 
-
-class AuthStep:
+class AuthStep(msgspec.Struct, eq=False):
     """The adapter's answer during the login handshake."""
 
-    __slots__ = ("done", "error", "ping_interval", "pong_timeout", "send")
-
-    def __init__(
-        self,
-        send: Sequence[str] = (),
-        *,
-        done: bool = False,
-        error: AuthenticationError | None = None,
-        ping_interval: float | None = None,
-        pong_timeout: float | None = None,
-    ) -> None:
-        self.send = send
-        self.done = done
-        self.error = error
-        self.ping_interval = ping_interval
-        self.pong_timeout = pong_timeout
+    #: Frames to send now.
+    send: Sequence[str] = ()
+    #: Logged in: the socket is ready for requests.
+    done: bool = False
+    #: The exchange refused the login.
+    error: AuthenticationError | None = None
+    #: Heartbeat settings the server announced (seconds), if any.
+    ping_interval: float | None = None
+    pong_timeout: float | None = None
 
 
 class Adapter(Protocol):
@@ -75,6 +70,15 @@ class Adapter(Protocol):
 
     def auth_feed(self, state: Any, frame: str) -> AuthStep:
         """Feed one inbound text frame received during the handshake."""
+
+    def login_error_is_transient(self, code: str | None) -> bool:
+        """Whether a login refused with ``code`` may succeed if simply tried again later
+        (exchange busy, rate limited, timed out); otherwise it is permanent (key,
+        signature, passphrase, environment, IP) and ends the connection's tries."""
+
+    def pacing_costs(self, op: str, args: Any) -> Sequence[tuple[Hashable, int, int, float]]:
+        """What sending ``op`` with ``args`` uses of the exchange's published rate
+        limits, per account: ``(limit key, units, limit, window seconds)`` each."""
 
     def ping_frame(self, request_id: str) -> str:
         """The heartbeat frame to send."""

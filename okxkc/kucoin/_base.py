@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._engine.clock import TimeSync
 from .._engine.outcome import Resolver
 from .._facade import FacadeBase
 from .._ops import Operation, use_checks
@@ -66,7 +66,9 @@ class KucoinClientBase(FacadeBase):
             grace=config.resolve_grace,
         )
         if config.time_sync:
-            self._core.before_connect = self._sync_time
+            self._core.before_connect = TimeSync(
+                self._server_ms, self._set_time_offset, self._exchange
+            )
 
     def _ws_key_for(self, op: Operation) -> str:
         return UNIFIED if self._kc.single_socket else op.ws_key
@@ -102,13 +104,15 @@ class KucoinClientBase(FacadeBase):
             return [dict(p) for p in params]
         raise ValidationError("params", "must be a dict or a list of dicts")
 
-    async def _sync_time(self) -> None:
+    async def _server_ms(self) -> int:
         body = await self._core.get_json(f"{self._kc_adapter.rest_base}/api/v1/timestamp", None)
         try:
-            server_ms = int(body["data"])
-        except (KeyError, TypeError, ValueError):
+            return int(body["data"])
+        except (KeyError, IndexError, TypeError, ValueError):
             raise ExchangeError("time", f"unexpected server time reply: {body!r}"[:200]) from None
-        self._kc_adapter.time_offset_ms = server_ms - int(time.time() * 1000)
+
+    def _set_time_offset(self, offset_ms: int) -> None:
+        self._kc_adapter.time_offset_ms = offset_ms
 
 
 def operation(method: str) -> Operation:

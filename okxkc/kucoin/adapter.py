@@ -37,6 +37,56 @@ _AUTH_HINTS = {
 }
 
 
+# Login refusals that may pass if tried again later (source: KuCoin's error-code
+# page, gateway codes). Every other refusal
+# (400001-400011 URL / timestamp / key / passphrase / signature / IP / permission /
+# key version / challenge signature, 400200-400202 partner, 400301 region, and
+# codes not listed) is permanent: it ends the client's tries until connect_ws_api().
+TRANSIENT_LOGIN_CODES = frozenset(
+    {
+        "400012",  # session verification timed out (the challenge answer came late)
+        "429000",  # too many requests
+        "500000",  # internal server error
+    }
+)
+
+
+def login_error_is_transient(code: str | None) -> bool:
+    """Whether a KuCoin login refusal with ``code`` is worth trying again later."""
+    return code in TRANSIENT_LOGIN_CODES
+
+
+# Published limits: each WS API op draws on the REST resource pool of its REST twin,
+# with that endpoint's weight, per account, per 30 s; the pool sizes are the VIP0
+# ones (the lowest). Source: KuCoin's API docs, "Rate limit" (resource pools per VIP
+# level) and each endpoint's "API-RATE-LIMIT-WEIGHT". That WS ops draw on the same
+# pools is not stated; the quota in every reply says so.
+PACING_WINDOW = 30.0
+PACING_POOLS = {"spot": 4000, "futures": 2000}
+PACING_WEIGHTS: dict[str, tuple[str, int]] = {
+    "spot.order": ("spot", 1),
+    "spot.sync_order": ("spot", 1),
+    "spot.modify": ("spot", 1),
+    "spot.cancel": ("spot", 1),
+    "spot.sync_cancel": ("spot", 1),
+    "margin.order": ("spot", 2),
+    "margin.cancel": ("spot", 2),
+    "futures.order": ("futures", 2),
+    "futures.cancel": ("futures", 1),
+    "futures.multi_order": ("futures", 20),
+    "futures.multi_cancel": ("futures", 20),
+}
+
+
+def pacing_costs(op: str, args: Any) -> list[tuple[Any, int, int, float]]:
+    """What one KuCoin request uses of its resource pool (see the table above)."""
+    found = PACING_WEIGHTS.get(op)
+    if found is None:
+        return []
+    pool, weight = found
+    return [((pool,), weight, PACING_POOLS[pool], PACING_WINDOW)]
+
+
 #: Base64 HMAC-SHA256, KuCoin's signature for the URL, passphrase and challenge.
 sign = hmac_b64
 
@@ -169,6 +219,12 @@ class KucoinAdapter:
             )
         return AuthStep()
 
+    def login_error_is_transient(self, code: str | None) -> bool:
+        return login_error_is_transient(code)
+
+    def pacing_costs(self, op: str, args: Any) -> list[tuple[Any, int, int, float]]:
+        return pacing_costs(op, args)
+
     def ping_frame(self, request_id: str) -> str:
         return f'{{"id":"{request_id}","op":"ping","timestamp":{self.now_ms()}}}'
 
@@ -197,7 +253,8 @@ class KucoinAdapter:
         op = env.op
         if op == "pong":
             return Incoming(Kind.PONG, env)
-        if env.id and op:
+        if env.id:
+            # Any frame with an id answers one request, even without an ``op``.
             return Incoming(Kind.RESPONSE, env, env.id)
         if env.type == "notice":
             return Incoming(Kind.NOTICE, env)

@@ -34,6 +34,7 @@ from .models import (
 
 if TYPE_CHECKING:
     import logging
+    import ssl
 
     from typing_extensions import Required, Self, Unpack
 
@@ -81,6 +82,9 @@ class KucoinOptions(TypedDict, total=False):
     resolve_unknown: bool | None
     settle_time: float | None
     resolve_grace: float | None
+    pacing: bool | None
+    ca_file: str | None
+    ssl_context: ssl.SSLContext | None
     accounts: Sequence[KucoinAccount | Mapping[str, Any]] | None
     enable_ns: bool | None
     single_socket: bool | None
@@ -367,6 +371,9 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         - ``resolve_unknown``: settle a lost reply by REST order lookup (see README, When things go wrong)
         - ``settle_time``: after a lost reply, when a still-live order means the cancel did not apply
         - ``resolve_grace``: how far past its timeout a lookup may run
+        - ``pacing``: wait within each call's deadline to stay under the exchange's published per-op rate limits instead of being refused
+        - ``ca_file``: PEM file of CAs to trust for ``wss://`` and ``https://`` (system CAs otherwise)
+        - ``ssl_context``: TLS context for ``wss://`` and ``https://`` (give this or ``ca_file``)
         - ``accounts``: ``[{"apiKey", "apiSecret", "apiPassphrase"}, ...]`` (or ``api_key`` ... for one)
         - ``enable_ns``: ask for nanosecond ``inTime`` / ``outTime``
         - ``single_socket``: route every op over one socket instead of ``spot`` + ``futures``
@@ -743,6 +750,9 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         - ``resolve_unknown``: settle a lost reply by REST order lookup (see README, When things go wrong)
         - ``settle_time``: after a lost reply, when a still-live order means the cancel did not apply
         - ``resolve_grace``: how far past its timeout a lookup may run
+        - ``pacing``: wait within each call's deadline to stay under the exchange's published per-op rate limits instead of being refused
+        - ``ca_file``: PEM file of CAs to trust for ``wss://`` and ``https://`` (system CAs otherwise)
+        - ``ssl_context``: TLS context for ``wss://`` and ``https://`` (give this or ``ca_file``)
         - ``accounts``: ``[{"apiKey", "apiSecret", "apiPassphrase"}, ...]`` (or ``api_key`` ... for one)
         - ``enable_ns``: ask for nanosecond ``inTime`` / ``outTime``
         - ``single_socket``: route every op over one socket instead of ``spot`` + ``futures``

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
+from .._engine.clock import TimeSync
 from .._engine.core import RequestMeta
 from .._engine.outcome import Resolver, Sending
 from .._facade import FacadeBase
@@ -71,7 +71,9 @@ class OkxClientBase(FacadeBase):
             grace=config.resolve_grace,
         )
         if config.time_sync:
-            self._core.before_connect = self._sync_time
+            self._core.before_connect = TimeSync(
+                self._server_ms, self._set_time_offset, self._exchange
+            )
 
     # -- routing and envelopes ---------------------------------------------------------
     def _normalize_ws_key(self, ws_key: str) -> str:
@@ -251,13 +253,15 @@ class OkxClientBase(FacadeBase):
             ) from None
 
     # -- server time -------------------------------------------------------------------
-    async def _sync_time(self) -> None:
+    async def _server_ms(self) -> int:
         body = await self._core.get_json(f"{self._okx_adapter.rest_base}/api/v5/public/time", None)
         try:
-            server_ms = int(body["data"][0]["ts"])
+            return int(body["data"][0]["ts"])
         except (KeyError, IndexError, TypeError, ValueError):
             raise ExchangeError("time", f"unexpected server time reply: {body!r}"[:200]) from None
-        self._okx_adapter.time_offset_ms = server_ms - int(time.time() * 1000)
+
+    def _set_time_offset(self, offset_ms: int) -> None:
+        self._okx_adapter.time_offset_ms = offset_ms
 
 
 def operation(method: str) -> Operation:

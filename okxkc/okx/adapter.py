@@ -5,6 +5,7 @@ Pure protocol: no I/O and no aiohttp here; the engine does the talking.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,6 +50,88 @@ _AUTH_HINTS = {
 }
 
 
+# Login refusals that may pass if tried again later: the exchange is busy or limits
+# the rate (source: the OKX API docs' error-code sections, WebSocket class and REST
+# public codes). Every other refusal (60004-60007,
+# 60009, 60024, 60032 key / timestamp / signature / passphrase / host, 50101 wrong
+# environment, IP or permission codes, and codes not listed) is permanent: it ends
+# the client's tries until connect_ws_api().
+TRANSIENT_LOGIN_CODES = frozenset(
+    {
+        "50001",  # service temporarily unavailable
+        "50004",  # endpoint request timeout
+        "50011",  # rate limit reached
+        "50013",  # systems busy
+        "50026",  # system error
+        "60014",  # requests too frequent
+        "60023",  # bulk login requests too frequent
+    }
+)
+
+
+def login_error_is_transient(code: str | None) -> bool:
+    """Whether an OKX login refusal with ``code`` is worth trying again later."""
+    return code in TRANSIENT_LOGIN_CODES
+
+
+# Published trading rate limits, per User ID (a sub-account is its own user), the
+# window is 2 s (source: the OKX API docs, "Rate limits" in the overview and the
+# "Rate limit" line of each trading op's page). Per instrument: each order, amend
+# or cancel counts against its own instrument; a batch counts its items, and a
+# batch of one item counts against the single-order limit.
+PACING_WINDOW = 2.0
+PACING_PER_INSTRUMENT = {
+    "order": 60,
+    "cancel-order": 60,
+    "amend-order": 60,
+    "batch-orders": 300,
+    "batch-cancel-orders": 300,
+    "batch-amend-orders": 300,
+}
+_SINGLE_OF = {
+    "batch-orders": "order",
+    "batch-cancel-orders": "cancel-order",
+    "batch-amend-orders": "amend-order",
+}
+PACING_PER_ACCOUNT = {
+    "mass-cancel": 5,
+    "sprd-order": 20,
+    "sprd-amend-order": 20,
+    "sprd-cancel-order": 20,
+    "sprd-mass-cancel": 5,
+}
+# New and amended orders of a sub-account together, each batch item counting
+# (error 50061; the base tier, VIP5+ fill-ratio tiers allow more).
+PACING_SUB_ACCOUNT = 1000
+_SUB_ACCOUNT_OPS = frozenset({"order", "batch-orders", "amend-order", "batch-amend-orders"})
+
+
+def pacing_costs(op: str, args: Any) -> list[tuple[Any, int, int, float]]:
+    """What one OKX request uses of the published limits (see the tables above)."""
+    items = args if isinstance(args, list) else [args]
+    costs: list[tuple[Any, int, int, float]] = []
+    per_inst = PACING_PER_INSTRUMENT.get(op)
+    if per_inst is not None:
+        if len(items) == 1 and op in _SINGLE_OF:
+            op = _SINGLE_OF[op]
+            per_inst = PACING_PER_INSTRUMENT[op]
+        counts: dict[Any, int] = {}
+        for item in items:
+            inst = None
+            if isinstance(item, dict):
+                inst = item.get("instIdCode", item.get("instId"))
+            counts[inst] = counts.get(inst, 0) + 1
+        for inst, n in counts.items():
+            costs.append(((op, inst), n, per_inst, PACING_WINDOW))
+    else:
+        per_account = PACING_PER_ACCOUNT.get(op)
+        if per_account is not None:
+            costs.append(((op,), 1, per_account, PACING_WINDOW))
+    if op in _SUB_ACCOUNT_OPS:
+        costs.append((("sub-account",), len(items), PACING_SUB_ACCOUNT, PACING_WINDOW))
+    return costs
+
+
 def sign_login(secret: str, timestamp: str) -> str:
     """Base64 HMAC-SHA256 of ``timestamp + "GET" + "/users/self/verify"``."""
     return hmac_b64(secret, f"{timestamp}GET/users/self/verify")
@@ -82,6 +165,9 @@ class ResultSpec:
 RAW_RESULT = ResultSpec("raw", dict[str, Any], batch=True)
 
 _env_decoder = msgspec.json.Decoder(_Env)
+# An id echoed inside an error message ("Invalid request: {... "id":"abc1" ...}").
+_ECHOED_ID = re.compile(r'"id"\s*:\s*"([A-Za-z0-9]{1,32})"')
+_INVALID_OP = re.compile(r"Invalid op: (\S+)")
 _encoder = msgspec.json.Encoder()
 
 
@@ -162,6 +248,12 @@ class OkxAdapter:
             return AuthStep(error=AuthenticationError(text, code=code, ws_key=state))
         return AuthStep()
 
+    def login_error_is_transient(self, code: str | None) -> bool:
+        return login_error_is_transient(code)
+
+    def pacing_costs(self, op: str, args: Any) -> list[tuple[Any, int, int, float]]:
+        return pacing_costs(op, args)
+
     def ping_frame(self, request_id: str) -> str:
         return "ping"
 
@@ -188,13 +280,22 @@ class OkxAdapter:
         if frame == b"pong" or frame == "pong":
             return Incoming(Kind.PONG)
         env = _env_decoder.decode(frame)
-        if env.id and (env.op or env.event == "error"):
+        if env.id:
+            # Any frame with an id answers one request, whatever its shape (a
+            # ``subscribe`` sent through send_ws_api_request is answered with an
+            # ``event`` and no ``op``): finish() tells what it is.
             return Incoming(Kind.RESPONSE, env, env.id)
         event = env.event
         if event == "notice":
             return Incoming(Kind.NOTICE, env)
         if event == "error":
-            return Incoming(Kind.ERROR, env)
+            # OKX answers some malformed requests without their id; match them by
+            # the request it echoes (60012) or the op it names (60019).
+            echoed = _ECHOED_ID.search(env.msg)
+            if echoed is not None:
+                return Incoming(Kind.RESPONSE, env, echoed.group(1))
+            named = _INVALID_OP.match(env.msg) if str(env.code) == "60019" else None
+            return Incoming(Kind.ERROR, env, None, named.group(1) if named else None)
         return Incoming(Kind.OTHER, env)
 
     def describe(self, incoming: Incoming) -> dict[str, Any]:
@@ -215,6 +316,16 @@ class OkxAdapter:
         code = env.code if isinstance(env.code, str) else str(env.code)
         if env.event == "error":
             raise _error(code, env.msg, self.describe(incoming), env.op or meta.op, env.id)
+        if env.op is None and env.event is not None:
+            raise ExchangeError(
+                "event",
+                f"OKX answered {meta.op} with a {env.event!r} event, not a WS API reply: "
+                "okxkc's sockets carry trading requests; channel subscriptions need a "
+                "stream client",
+                self.describe(incoming),
+                op=meta.op,
+                request_id=env.id,
+            )
         data = spec.decoder.decode(env.data) if env.data else []
         resp: OkxResponse[Any] = OkxResponse(
             id=env.id or "",

@@ -28,6 +28,7 @@ from .models import (
 
 if TYPE_CHECKING:
     import logging
+    import ssl
 
     from typing_extensions import Required, Self, Unpack
 
@@ -72,6 +73,9 @@ class OkxOptions(TypedDict, total=False):
     resolve_unknown: bool | None
     settle_time: float | None
     resolve_grace: float | None
+    pacing: bool | None
+    ca_file: str | None
+    ssl_context: ssl.SSLContext | None
     accounts: Sequence[OkxAccount | Mapping[str, Any]] | None
     market: Literal['prod', 'EEA', 'US'] | None
     demo_trading: bool | None
@@ -278,6 +282,9 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         - ``resolve_unknown``: settle a lost reply by REST order lookup (see README, When things go wrong)
         - ``settle_time``: after a lost reply, when a still-live order means the cancel did not apply
         - ``resolve_grace``: how far past its timeout a lookup may run
+        - ``pacing``: wait within each call's deadline to stay under the exchange's published per-op rate limits instead of being refused
+        - ``ca_file``: PEM file of CAs to trust for ``wss://`` and ``https://`` (system CAs otherwise)
+        - ``ssl_context``: TLS context for ``wss://`` and ``https://`` (give this or ``ca_file``)
         - ``accounts``: ``[{"apiKey": ..., "apiSecret": ..., "apiPass": ...}, ...]``; calls take ``account=``
         - ``market``: ``"prod"`` (www.okx.com), ``"EEA"`` (my.okx.com) or ``"US"`` (app.okx.com)
         - ``demo_trading``: trade in the demo environment
@@ -584,6 +591,9 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         - ``resolve_unknown``: settle a lost reply by REST order lookup (see README, When things go wrong)
         - ``settle_time``: after a lost reply, when a still-live order means the cancel did not apply
         - ``resolve_grace``: how far past its timeout a lookup may run
+        - ``pacing``: wait within each call's deadline to stay under the exchange's published per-op rate limits instead of being refused
+        - ``ca_file``: PEM file of CAs to trust for ``wss://`` and ``https://`` (system CAs otherwise)
+        - ``ssl_context``: TLS context for ``wss://`` and ``https://`` (give this or ``ca_file``)
         - ``accounts``: ``[{"apiKey": ..., "apiSecret": ..., "apiPass": ...}, ...]``; calls take ``account=``
         - ``market``: ``"prod"`` (www.okx.com), ``"EEA"`` (my.okx.com) or ``"US"`` (app.okx.com)
         - ``demo_trading``: trade in the demo environment

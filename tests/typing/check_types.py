@@ -196,9 +196,9 @@ def kucoin_blocking(client: kucoin.WebsocketAPIClient) -> None:
 def kucoin_blocking_mistakes(client: kucoin.WebsocketAPIClient) -> None:
     client.submit_new_spot_order(symbol="BTC-USDT", client_oid="x")  # type: ignore[call-arg]
     client.submit_new_spot_order(symbol="BTC-USDT", side="buy", type="stop")  # type: ignore[arg-type]
-    # a field the exchange always requires, left out (here side), also in a batch item
+    # a field the exchange always requires, left out (here side; symbol in a batch item)
     client.submit_new_spot_order(symbol="BTC-USDT", type="market", funds="10")  # type: ignore[call-arg]
-    client.submit_multiple_futures_orders([{"symbol": "XBTUSDTM", "side": "buy"}])  # type: ignore[typeddict-item]
+    client.submit_multiple_futures_orders([{"side": "buy", "clientOid": "c1"}])  # type: ignore[typeddict-item]
     client.submit_new_order(instId="BTC-USDT")  # type: ignore[attr-defined]
 
 
