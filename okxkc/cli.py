@@ -3,7 +3,7 @@
 okxkc --version
 okxkc demo                                   both exchanges, both facades, one table
 okxkc sim [okx|kucoin|both] [--port N] ...   the simulated exchanges, until Ctrl-C
-okxkc sim okx --tls [--sprd-times]           OKX over wss:// / https:// (prints the CA file)
+okxkc sim [okx|kucoin|both] --tls           over wss:// / https:// (prints the CA file)
 okxkc call EXCHANGE OPERATION key=value ...  any operation of the tables, result as JSON
 """
 
@@ -90,7 +90,7 @@ def _add_sim_parser(commands: Any) -> None:
     sim.add_argument(
         "--tls",
         action="store_true",
-        help="OKX only: serve wss:// and https:// with a certificate from a throwaway CA "
+        help="serve wss:// and https:// with a certificate from a throwaway CA "
         "made at start; the CA's .pem file is printed (trust it in the client, e.g. "
         "SSL_CERT_FILE=... for python-okx, which speaks only wss://); needs trustme "
         "(pip install 'okxkc[tls]')",
@@ -378,7 +378,10 @@ def _make_simulators(args: argparse.Namespace) -> list[Any]:
         port = args.port + 1 if args.port and args.exchange == "both" else args.port
         sims.append(
             KucoinSimulator(
-                credentials=[KucoinCredential(key, secret, passphrase)], port=port, **common
+                credentials=[KucoinCredential(key, secret, passphrase)],
+                port=port,
+                tls=args.tls,
+                **common,
             )
         )
     return sims
@@ -442,9 +445,8 @@ def run_sim(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("give --api-key, --api-secret and --api-passphrase together")
     if not 0 <= args.port <= (65534 if args.exchange == "both" else 65535):
         parser.error(f"--port {args.port} is out of range")
-    for flag, on in (("--tls", args.tls), ("--sprd-times", args.sprd_times)):
-        if on and args.exchange != "okx":
-            parser.error(f"{flag} is an option of the OKX simulator: okxkc sim okx {flag}")
+    if args.sprd_times and args.exchange != "okx":
+        parser.error("--sprd-times is an option of the OKX simulator: okxkc sim okx --sprd-times")
     if args.tls:
         try:
             import trustme  # noqa: F401

@@ -186,7 +186,8 @@ class RateLimitError(ExchangeError):
     """Refused for exceeding a rate limit.
 
     ``reset_ms`` is the time until the limit resets when the exchange says so
-    (KuCoin), else ``None``; ``remaining`` and ``limit`` likewise.
+    (KuCoin), else ``None``; ``remaining`` and ``limit`` likewise. ``sent`` is
+    ``False`` when okxkc's own pacing refused the call before sending it.
     """
 
     def __init__(
@@ -200,7 +201,9 @@ class RateLimitError(ExchangeError):
         reset_ms: int | None = None,
         remaining: int | None = None,
         limit: int | None = None,
+        sent: bool = True,
     ) -> None:
+        self.sent = sent
         self.reset_ms = reset_ms
         self.remaining = remaining
         self.limit = limit

@@ -175,3 +175,30 @@ def test_only_a_refused_write_counts_as_not_sent() -> None:
     # lost while flushing: the frame may have left, so the outcome stays unknown
     assert not _not_written(aiohttp.ClientConnectionResetError("Connection lost"))
     assert not _not_written(OSError("broken pipe"))
+
+
+def test_simulators_import_nothing_from_the_client() -> None:
+    # The simulators sign, parse and frame on their own: a client bug must not be
+    # mirrored by them. Only the pytest plugin (fixtures that build clients) may.
+    for path in (PKG / "testing").rglob("*.py"):
+        if path.name == "pytest_plugin.py":
+            continue
+        outside = {m for m in _imports(path) if not m.startswith("okxkc.testing")}
+        assert outside == set(), path.relative_to(ROOT)
+
+
+def test_adapters_do_no_io() -> None:
+    for exchange in ("okx", "kucoin"):
+        for name in ("adapter", "lookup", "models"):
+            tree = ast.parse((PKG / exchange / f"{name}.py").read_text())
+            imported = {
+                a.name.split(".")[0]
+                for n in ast.walk(tree)
+                if isinstance(n, ast.Import)
+                for a in n.names
+            } | {
+                (n.module or "").split(".")[0]
+                for n in ast.walk(tree)
+                if isinstance(n, ast.ImportFrom) and not n.level
+            }
+            assert not imported & {"aiohttp", "socket", "asyncio", "requests"}, (exchange, name)

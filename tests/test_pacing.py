@@ -91,7 +91,7 @@ async def test_kucoin_call_that_cannot_fit_its_deadline_fails_unsent(facade_kind
         with pytest.raises(RateLimitError) as err:
             await client.submit_futures_order(**FUT, clientOid="over", timeout=1.0)
         assert time.monotonic() - t0 < 0.5  # at once, not at the deadline
-        assert err.value.code == "pacing" and err.value.sent is False  # type: ignore[attr-defined]
+        assert err.value.code == "pacing" and err.value.sent is False
         assert not any(r.get("args", {}).get("clientOid") == "over" for r in list(sim.received))
         assert sim.stats["rate_limited"] == 0
         await client.close()

@@ -178,4 +178,5 @@ class ClientCore:
             self._http = None
 
     def pending_count(self) -> int:
-        return sum(len(c.correlator) for c in self.connections.values())
+        # Called from the caller's thread while the engine may add a connection: a copy.
+        return sum(len(c.correlator) for c in list(self.connections.values()))

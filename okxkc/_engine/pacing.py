@@ -81,7 +81,7 @@ class Pacer:
                     f"in {wait:.2f}s, after its deadline (pacing=True)",
                     op=op,
                     reset_ms=int(wait * 1000),
+                    sent=False,
                 )
-                vars(err)["sent"] = False
                 raise err
             await asyncio.sleep(wait)
