@@ -70,9 +70,13 @@ def _field_test(p: Param, patterns: dict[str, str]) -> list[str] | None:
 
 def _check_function(op: Operation, patterns: dict[str, str]) -> list[str]:
     """The op's check, or no lines when none of its fields can take the fast path."""
-    # Fields with the same test share one branch, in the table's order.
+    # Fields with the same test share one branch.
     groups: dict[str, list[str]] = {}
-    for p in op.params:
+    # Required fields first (every call has them), then those of a one-of group (every
+    # call has one of them), then the rest in the table's order: the chain is shorter
+    # for the fields every call gives.
+    grouped = {n for g in op.one_of for n in g}
+    for p in sorted(op.params, key=lambda p: (not p.required, p.name not in grouped)):
         conds = _field_test(p, patterns)
         if conds is not None:
             groups.setdefault(" or ".join(conds), []).append(p.name)

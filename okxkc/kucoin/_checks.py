@@ -158,14 +158,14 @@ def check_cancel_sync_spot_order(out: Mapping[str, Any]) -> bool:
 def check_submit_margin_order(out: Mapping[str, Any]) -> bool:
     """``margin.order``: true when ``out`` can be sent as it is."""
     for key, value in out.items():
-        if key == 'clientOid':
-            if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
-                return False
-        elif key == 'side':
+        if key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
                 return False
         elif key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
+                return False
+        elif key == 'clientOid':
+            if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'type':
             if type(value) is not str or value not in {'limit', 'market'}:
@@ -210,14 +210,14 @@ def check_cancel_margin_order(out: Mapping[str, Any]) -> bool:
 def check_submit_futures_order(out: Mapping[str, Any]) -> bool:
     """``futures.order``: true when ``out`` can be sent as it is."""
     for key, value in out.items():
-        if key == 'clientOid':
+        if key == 'symbol':
+            if type(value) is not str or not value or not value.isascii():
+                return False
+        elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
-                return False
-        elif key == 'symbol':
-            if type(value) is not str or not value or not value.isascii():
                 return False
         elif key == 'leverage' or key == 'size':
             if type(value) is not int or not 1 <= value <= 9223372036854775807:
@@ -274,14 +274,14 @@ def check_cancel_futures_order(out: Mapping[str, Any]) -> bool:
 def check_submit_multiple_futures_orders(out: Mapping[str, Any]) -> bool:
     """``futures.multi_order``: true when ``out`` can be sent as it is."""
     for key, value in out.items():
-        if key == 'clientOid':
+        if key == 'symbol':
+            if type(value) is not str or not value or not value.isascii():
+                return False
+        elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
-                return False
-        elif key == 'symbol':
-            if type(value) is not str or not value or not value.isascii():
                 return False
         elif key == 'leverage' or key == 'size':
             if type(value) is not int or not 1 <= value <= 9223372036854775807:
@@ -415,7 +415,7 @@ def check_cancel_uta_order(out: Mapping[str, Any]) -> bool:
         if key == 'tradeType':
             if type(value) is not str or value not in {'SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN'}:
                 return False
-        elif key == 'symbol' or key == 'orderId':
+        elif key == 'orderId' or key == 'symbol':
             if type(value) is not str or not value.isascii():
                 return False
         elif key == 'clientOid':

@@ -22,13 +22,7 @@ _PATTERN_1 = re.compile('[A-Za-z0-9]{1,16}').fullmatch
 def check_submit_new_order(out: Mapping[str, Any]) -> bool:
     """``order``: true when ``out`` can be sent as it is."""
     for key, value in out.items():
-        if key == 'instId' or key == 'ccy' or key == 'tradeQuoteCcy':
-            if type(value) is not str or not value.isascii():
-                return False
-        elif key == 'instIdCode':
-            if type(value) is not int or not -9223372036854775808 <= value <= 9223372036854775807:
-                return False
-        elif key == 'tdMode':
+        if key == 'tdMode':
             if type(value) is not str or value not in {'cash', 'cross', 'isolated', 'spot_isolated'}:
                 return False
         elif key == 'side':
@@ -39,6 +33,12 @@ def check_submit_new_order(out: Mapping[str, Any]) -> bool:
                 return False
         elif key == 'sz' or key == 'px' or key == 'pxUsd' or key == 'pxVol':
             if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+                return False
+        elif key == 'instId' or key == 'ccy' or key == 'tradeQuoteCcy':
+            if type(value) is not str or not value.isascii():
+                return False
+        elif key == 'instIdCode':
+            if type(value) is not int or not -9223372036854775808 <= value <= 9223372036854775807:
                 return False
         elif key == 'posSide':
             if type(value) is not str or value not in {'net', 'long', 'short'}:
@@ -72,13 +72,7 @@ def check_submit_new_order(out: Mapping[str, Any]) -> bool:
 def check_submit_multiple_orders(out: Mapping[str, Any]) -> bool:
     """``batch-orders``: true when ``out`` can be sent as it is."""
     for key, value in out.items():
-        if key == 'instId' or key == 'ccy' or key == 'tradeQuoteCcy':
-            if type(value) is not str or not value.isascii():
-                return False
-        elif key == 'instIdCode':
-            if type(value) is not int or not -9223372036854775808 <= value <= 9223372036854775807:
-                return False
-        elif key == 'tdMode':
+        if key == 'tdMode':
             if type(value) is not str or value not in {'cash', 'cross', 'isolated', 'spot_isolated'}:
                 return False
         elif key == 'side':
@@ -89,6 +83,12 @@ def check_submit_multiple_orders(out: Mapping[str, Any]) -> bool:
                 return False
         elif key == 'sz' or key == 'px' or key == 'pxUsd' or key == 'pxVol':
             if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+                return False
+        elif key == 'instId' or key == 'ccy' or key == 'tradeQuoteCcy':
+            if type(value) is not str or not value.isascii():
+                return False
+        elif key == 'instIdCode':
+            if type(value) is not int or not -9223372036854775808 <= value <= 9223372036854775807:
                 return False
         elif key == 'posSide':
             if type(value) is not str or value not in {'net', 'long', 'short'}:
@@ -165,11 +165,11 @@ def check_amend_order(out: Mapping[str, Any]) -> bool:
         elif key == 'clOrdId' or key == 'reqId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
-        elif key == 'cxlOnFail':
-            if value is not True and value is not False:
-                return False
         elif key == 'newSz' or key == 'newPx' or key == 'newPxUsd' or key == 'newPxVol':
             if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+                return False
+        elif key == 'cxlOnFail':
+            if value is not True and value is not False:
                 return False
         elif key == 'pxAmendType':
             if type(value) is not str or value not in {'0', '1'}:
@@ -191,11 +191,11 @@ def check_amend_multiple_orders(out: Mapping[str, Any]) -> bool:
         elif key == 'clOrdId' or key == 'reqId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
-        elif key == 'cxlOnFail':
-            if value is not True and value is not False:
-                return False
         elif key == 'newSz' or key == 'newPx' or key == 'newPxUsd' or key == 'newPxVol':
             if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+                return False
+        elif key == 'cxlOnFail':
+            if value is not True and value is not False:
                 return False
         elif key == 'pxAmendType':
             if type(value) is not str or value not in {'0', '1'}:
@@ -225,12 +225,6 @@ def check_submit_spread_order(out: Mapping[str, Any]) -> bool:
         if key == 'sprdId':
             if type(value) is not str or not value or not value.isascii():
                 return False
-        elif key == 'clOrdId':
-            if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
-                return False
-        elif key == 'tag':
-            if type(value) is not str or not _PATTERN_1(value) or not value.isascii():
-                return False
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
                 return False
@@ -239,6 +233,12 @@ def check_submit_spread_order(out: Mapping[str, Any]) -> bool:
                 return False
         elif key == 'sz':
             if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+                return False
+        elif key == 'clOrdId':
+            if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
+                return False
+        elif key == 'tag':
+            if type(value) is not str or not _PATTERN_1(value) or not value.isascii():
                 return False
         elif key == 'px':
             if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')):
