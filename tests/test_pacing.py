@@ -13,6 +13,7 @@ import pytest
 
 from okxkc import kucoin as kc
 from okxkc import okx
+from okxkc._engine.pacing import Pacer
 from okxkc.errors import RateLimitError
 from okxkc.testing.kucoin import KucoinSimulator
 from okxkc.testing.okx import OkxSimulator
@@ -95,3 +96,18 @@ async def test_kucoin_call_that_cannot_fit_its_deadline_fails_unsent(facade_kind
         assert not any(r.get("args", {}).get("clientOid") == "over" for r in list(sim.received))
         assert sim.stats["rate_limited"] == 0
         await client.close()
+
+
+async def test_a_slot_is_held_until_its_request_ended_plus_the_window() -> None:
+    # The exchange counts a request when it arrives, which may be long after it was
+    # sent (a stalled link): its slot frees one window after the request *ended*.
+    pacer = Pacer()
+    cost = [("order:BTC-USDT", 1, 1, 0.2)]
+    first = await pacer.acquire(cost, time.monotonic() + 5, "order")
+    second = asyncio.ensure_future(pacer.acquire(cost, time.monotonic() + 5, "order"))
+    await asyncio.sleep(0.4)  # twice the window, the first still in flight
+    assert not second.done()
+    pacer.release(first)
+    ended = time.monotonic()
+    await second
+    assert time.monotonic() - ended >= 0.2 - 0.005  # the loop's timer resolution

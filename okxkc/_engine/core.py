@@ -133,17 +133,24 @@ class ClientCore:
         # Deadlines are monotonic (see correlator): never earlier than the caller asked.
         deadline = time.monotonic() + meta.timeout
         if self.pacers is not None:
-            await self._pace(account_index, meta, deadline)
+            return await self._paced(conn, account_index, meta, deadline)
         return await conn.request(meta, deadline)
 
-    async def _pace(self, account_index: int, meta: RequestMeta, deadline: float) -> None:
+    async def _paced(
+        self, conn: Connection, account_index: int, meta: RequestMeta, deadline: float
+    ) -> Any:
         assert self.pacers is not None
         pacer = self.pacers.get(account_index)
         if pacer is None:
             pacer = self.pacers[account_index] = Pacer()
         costs = self.adapter.pacing_costs(meta.op, meta.args)
-        if costs:
-            await pacer.acquire(costs, deadline, meta.op)
+        if not costs:
+            return await conn.request(meta, deadline)
+        slots = await pacer.acquire(costs, deadline, meta.op)
+        try:
+            return await conn.request(meta, deadline)
+        finally:
+            pacer.release(slots)
 
     async def connect(self, pairs: Sequence[tuple[int, str]], timeout: float) -> None:
         """Open and authenticate each (account, ws key) now; raise the first failure."""
