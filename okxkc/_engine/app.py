@@ -91,6 +91,10 @@ async def run_app(main: Coroutine[Any, Any, T]) -> T:
 
 
 async def _cleanup(loop: asyncio.AbstractEventLoop, app: _App) -> None:
+    # A generator main() dropped as it returned is handed to the loop's finalizer,
+    # which starts its aclose() task with call_soon_threadsafe: one loop step lets
+    # that task exist before the tasks are collected below.
+    await asyncio.sleep(0)
     me = asyncio.current_task()
     left = [
         t
