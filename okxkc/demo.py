@@ -157,6 +157,13 @@ def kucoin_scenario(ids: Ids) -> Scenario:
     placed = yield call("submit_multiple_futures_orders", batch)
     yield call("cancel_multiple_futures_orders", orderIdsList=[i.orderId for i in placed.data])
 
+    uta = {"tradeType": "SPOT", "symbol": "BTC-USDT", "side": "BUY", "orderType": "LIMIT"}
+    placed = yield call("submit_uta_order", **uta, size="0.001", price="20000")
+    yield call("amend_uta_order", symbol="BTC-USDT", orderId=placed.data.orderId, newPrice="20100")
+    yield call(
+        "cancel_uta_order", tradeType="SPOT", symbol="BTC-USDT", clientOid=placed.data.clientOid
+    )
+
 
 # -- exchanges --------------------------------------------------------------------------
 

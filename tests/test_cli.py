@@ -115,6 +115,7 @@ def test_demo_runs_both_exchanges_through_both_facades() -> None:
         operations
     )
     assert {"submit_margin_order", "submit_multiple_futures_orders"} <= operations
+    assert {"submit_uta_order", "amend_uta_order", "cancel_uta_order"} <= operations
     assert out.count("(expected)") == 4
     assert "UNEXPECTED" not in out
     assert "calls," in out.splitlines()[-1] and "4 expected failures" in out.splitlines()[-1]
