@@ -411,6 +411,13 @@ def same(sent: Any, want: Any, p: Param | None) -> bool:
     return bool(sent == want)
 
 
+# The KuCoin ops whose every order gets a client id from okxkc when the caller gave none.
+KUCOIN_PLACES = frozenset(
+    {"spot.order", "spot.sync_order", "margin.order", "futures.order", "uta.order"}
+    | {"futures.multi_order"}
+)
+
+
 def assert_sent_as_given(
     exchange: str, op: Operation, given_items: list[dict[str, Any]], request: dict[str, Any]
 ) -> None:
@@ -426,11 +433,14 @@ def assert_sent_as_given(
         # and KuCoin spot places expire at the call's deadline
         if op.op in ("order", "batch-orders", "sprd-order") and "clOrdId" not in want:
             keys.add("clOrdId")
-        if op.op in ("spot.order", "spot.sync_order"):
-            if "clientOid" not in want:
-                keys.add("clientOid")
-            if "allowMaxTimeWindow" not in want and "clientTimestamp" not in want:
-                keys |= {"allowMaxTimeWindow", "clientTimestamp"}
+        if op.op in KUCOIN_PLACES and "clientOid" not in want:
+            keys.add("clientOid")  # every KuCoin place: spot, margin, futures (items), UTA
+        if (
+            op.op in ("spot.order", "spot.sync_order")
+            and "allowMaxTimeWindow" not in want
+            and "clientTimestamp" not in want
+        ):
+            keys |= {"allowMaxTimeWindow", "clientTimestamp"}
         assert set(sent) == keys, (sorted(sent), sorted(keys))
         for k, v in want.items():
             if k in sent:
