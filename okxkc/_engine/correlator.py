@@ -87,8 +87,10 @@ class Correlator:
         self._loop = loop
         self.pending: dict[str, Pending] = {}
         self._late: collections.OrderedDict[str, Pending] = collections.OrderedDict()
-        self._per_socket: dict[int, int] = {}
-        self._idle_watch: dict[int, Callable[[], None]] = {}
+        # socket gen -> (requests of it still pending, callback) for :meth:`when_idle`;
+        # counted only while someone waits for a socket to drain (a handover), so the
+        # hot path pays one empty-dict test.
+        self._idle_watch: dict[int, list[Any]] = {}
         # tick -> the requests whose deadline falls in it. A bucket is dropped as soon
         # as it empties (a set never shrinks: one that held a burst would keep its
         # memory until its tick), while its timer stays armed (``_armed``): a request
@@ -116,8 +118,10 @@ class Correlator:
         )
         self._arm(entry)
         pending[request_id] = entry
-        per_socket = self._per_socket
-        per_socket[socket_gen] = per_socket.get(socket_gen, 0) + 1
+        if self._idle_watch:
+            watch = self._idle_watch.get(socket_gen)
+            if watch is not None:
+                watch[0] += 1
         return entry
 
     def _arm(self, entry: Pending) -> None:
@@ -133,12 +137,11 @@ class Correlator:
         entry.tick = tick
 
     def _disarm(self, entry: Pending) -> None:
-        tick = entry.tick
-        bucket = self._buckets.get(tick)
+        bucket = self._buckets.get(entry.tick)
         if bucket is not None:
             bucket.discard(entry)
             if not bucket:
-                del self._buckets[tick]
+                del self._buckets[entry.tick]
         entry.tick = 0
 
     def _sweep(self, tick: int) -> None:
@@ -162,23 +165,22 @@ class Correlator:
             self._remember_late(entry)
         if not entry.future.done() and entry.on_timeout is not None:
             entry.future.set_exception(entry.on_timeout(entry))
-        self._release(entry)
+        if self._idle_watch:
+            self._ended(entry.socket_gen)
 
     def _remember_late(self, entry: Pending) -> None:
         self._late[entry.request_id] = entry
         if len(self._late) > self.LATE_MEMORY:
             self._late.popitem(last=False)
 
-    def _release(self, entry: Pending) -> None:
-        gen = entry.socket_gen
-        left = self._per_socket.get(gen, 0) - 1
-        if left > 0:
-            self._per_socket[gen] = left
-            return
-        self._per_socket.pop(gen, None)
-        callback = self._idle_watch.pop(gen, None)
-        if callback is not None:
-            callback()
+    def _ended(self, gen: int) -> None:
+        """A request of socket ``gen`` ended while some socket's drain is watched."""
+        watch = self._idle_watch.get(gen)
+        if watch is not None:
+            watch[0] -= 1
+            if watch[0] <= 0:
+                del self._idle_watch[gen]
+                watch[1]()
 
     def abandon(self, entry: Pending) -> None:
         """The caller went away (cancelled): forget it, but recognise a reply as late."""
@@ -187,15 +189,22 @@ class Correlator:
                 self._disarm(entry)
             if entry.sent:
                 self._remember_late(entry)
-            self._release(entry)
+            if self._idle_watch:
+                self._ended(entry.socket_gen)
 
     def pop(self, request_id: str) -> Pending | None:
         """Take the pending entry for a reply; ``None`` if unknown (see :meth:`pop_late`)."""
         entry = self.pending.pop(request_id, None)
         if entry is not None:
-            if entry.tick:
-                self._disarm(entry)
-            self._release(entry)
+            # The hot path of every reply: _disarm written out.
+            bucket = self._buckets.get(entry.tick)
+            if bucket is not None:
+                bucket.discard(entry)
+                if not bucket:
+                    del self._buckets[entry.tick]
+            entry.tick = 0
+            if self._idle_watch:
+                self._ended(entry.socket_gen)
         return entry
 
     def pop_op(self, op: str, socket_gen: int) -> list[Pending]:
@@ -221,19 +230,21 @@ class Correlator:
                 self._disarm(entry)
             if not entry.future.done():
                 entry.future.set_exception(exc_for(entry))
-            self._release(entry)
+            if self._idle_watch:
+                self._ended(entry.socket_gen)
         return len(doomed)
 
     def count(self, socket_gen: int) -> int:
         """How many requests written to socket ``socket_gen`` still wait for a reply."""
-        return self._per_socket.get(socket_gen, 0)
+        return sum(1 for e in self.pending.values() if e.socket_gen == socket_gen)
 
     def when_idle(self, socket_gen: int, callback: Callable[[], None]) -> None:
         """Call ``callback()`` once no request of ``socket_gen`` is pending (now if none is).
 
         However each one ends: a reply, its deadline, a cancelled caller or a failure.
         """
-        if self.count(socket_gen) == 0:
+        left = self.count(socket_gen)
+        if left == 0:
             callback()
         else:
-            self._idle_watch[socket_gen] = callback
+            self._idle_watch[socket_gen] = [left, callback]
