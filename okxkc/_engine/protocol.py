@@ -36,6 +36,8 @@ class Incoming(msgspec.Struct, eq=False):
     #: For a connection-level ERROR that names the op it refuses (no id to match):
     #: every pending call of that op on the socket ends with it.
     op: str | None = None
+    #: The frame itself, when the adapter may need to read it again (cold paths).
+    frame: Any = None
 
 
 class AuthStep(msgspec.Struct, eq=False):

@@ -6,7 +6,7 @@ Pure protocol: no I/O and no aiohttp here; the engine does the talking.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union
 from urllib.parse import quote
 
 import msgspec
@@ -18,6 +18,7 @@ from ..config import KucoinAccount, KucoinConfig
 from ..errors import AuthenticationError, ExchangeError, PartialFailureError, RateLimitError
 from . import models
 from .models import KucoinResponse, RateLimit
+from .operations import OPERATIONS
 
 __all__ = ["KucoinAdapter", "ResultSpec", "sign"]
 
@@ -105,13 +106,56 @@ class _Env(msgspec.Struct):
     type: str | None = None
 
 
+class _Reply(msgspec.Struct, tag_field="op"):
+    """A reply to one of the table's ops, decoded in one pass with its typed ``data``.
+
+    One subclass per op, tagged by ``op``: the frame's own ``op`` picks the data
+    type. A frame that is not such a reply (an event, a refusal whose data does not
+    fit) is decoded as :class:`_Env` instead.
+    """
+
+    id: str | None = None
+    code: str | int | None = None
+    msg: str | None = None
+    inTime: int | None = None
+    outTime: int | None = None
+    userRateLimit: RateLimit | None = None
+    rateLimit: RateLimit | None = None
+
+
+def _data_type(item_type_name: str, is_list: bool) -> Any:
+    item = getattr(models, item_type_name)
+    return list[item] if is_list else item  # type: ignore[valid-type]
+
+
+def _reply_types() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for row in OPERATIONS:
+        if row.op not in out:
+            data = ("data", _data_type(row.result, row.batch or row.result_is_list) | None, None)
+            name = "_Reply_" + row.op.replace(".", "_")
+            out[row.op] = msgspec.defstruct(name, [data], bases=(_Reply,), tag=row.op)
+    return out
+
+
+_REPLY_TYPES = _reply_types()
+_reply_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+    Union[tuple(_REPLY_TYPES.values())],  # noqa: UP007 - a union built at run time
+    strict=False,
+)
+
+
 class ResultSpec:
-    __slots__ = ("decoder", "is_list", "op")
+    __slots__ = ("decoder", "is_list", "op", "reply_type")
 
     def __init__(self, op: str, data_type: Any, is_list: bool) -> None:
         self.op = op
         self.is_list = is_list
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(data_type, strict=False)
+        #: The one-pass reply type of ``op`` when its data is ``data_type``.
+        reply = _REPLY_TYPES.get(op)
+        fits = reply is not None and reply.__annotations__.get("data") == data_type | None
+        self.reply_type: Any = reply if fits else None
 
 
 RAW_RESULT = ResultSpec("raw", Any, is_list=False)
@@ -121,8 +165,7 @@ _encoder = msgspec.json.Encoder()
 
 
 def result_spec(op: str, item_type_name: str, is_list: bool) -> ResultSpec:
-    item = getattr(models, item_type_name)
-    return ResultSpec(op, list[item] if is_list else item, is_list)  # type: ignore[valid-type]
+    return ResultSpec(op, _data_type(item_type_name, is_list), is_list)
 
 
 class _AuthState:
@@ -249,6 +292,14 @@ class KucoinAdapter:
         return _encoder.encode({"id": request_id, "op": op, "args": args})
 
     def classify(self, frame: str | bytes) -> Incoming:
+        try:
+            # A reply to an op of the table: envelope and typed data in one pass.
+            reply = _reply_decoder.decode(frame)
+        except msgspec.ValidationError:
+            pass  # not one (pong, an event, data that does not fit): read it plainly
+        else:
+            if reply.id:
+                return Incoming(Kind.RESPONSE, reply, reply.id, None, frame)
         env = _env_decoder.decode(frame)
         op = env.op
         if op == "pong":
@@ -262,10 +313,16 @@ class KucoinAdapter:
             return Incoming(Kind.ERROR, env)
         return Incoming(Kind.OTHER, env)
 
-    def describe(self, incoming: Incoming) -> dict[str, Any]:
+    @staticmethod
+    def _plain(incoming: Incoming) -> _Env:
+        """The frame as :class:`_Env` (a one-pass reply is read again, on a cold path)."""
         env = incoming.envelope
-        if env is None:
+        return env if type(env) is _Env else _env_decoder.decode(incoming.frame)
+
+    def describe(self, incoming: Incoming) -> dict[str, Any]:
+        if incoming.envelope is None:
             return {}
+        env = self._plain(incoming)
         out: dict[str, Any] = {}
         for f in _Env.__struct_fields__:
             v = getattr(env, f)
@@ -279,11 +336,14 @@ class KucoinAdapter:
         return out
 
     def finish(self, meta: Any, incoming: Incoming, ws_key: str) -> KucoinResponse[Any]:
-        env: _Env = incoming.envelope
+        env = incoming.envelope
         spec: ResultSpec = meta.result
-        code = env.code if isinstance(env.code, str) else str(env.code)
+        code = env.code if type(env.code) is str else str(env.code)
+        one_pass = type(env) is spec.reply_type and code == SUCCESS
+        if not one_pass:
+            env = self._plain(incoming)
         rate = env.userRateLimit or env.rateLimit
-        op = env.op or meta.op
+        op = spec.op if one_pass else env.op or meta.op
         if code != SUCCESS:
             resp = self.describe(incoming)
             resp["wsKey"] = ws_key
@@ -299,7 +359,8 @@ class KucoinAdapter:
                     limit=rate.limit if rate else None,
                 )
             raise ExchangeError(code, env.msg or "", resp, op=op, request_id=env.id)
-        data = spec.decoder.decode(env.data) if env.data else None
+        # One pass: decoded with the envelope.
+        data = env.data if one_pass else spec.decoder.decode(env.data) if env.data else None
         result: KucoinResponse[Any] = KucoinResponse(
             id=env.id or "",
             op=op,

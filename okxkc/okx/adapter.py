@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn, Union
 
 import msgspec
 
@@ -18,6 +18,7 @@ from ..config import OkxAccount, OkxConfig
 from ..errors import AuthenticationError, ExchangeError, PartialFailureError, RateLimitError
 from . import models
 from .models import OkxResponse
+from .operations import OPERATIONS
 
 __all__ = ["OkxAdapter", "ResultSpec", "sign_login"]
 
@@ -151,15 +152,52 @@ class _Env(msgspec.Struct):
     connId: str | None = None
 
 
+class _Reply(msgspec.Struct, tag_field="op"):
+    """A reply to one of the table's ops, decoded in one pass with its typed ``data``.
+
+    One subclass per op, tagged by ``op``: the frame's own ``op`` picks the item
+    type. A frame that is not such a reply (an event, an error without an op, data
+    that does not fit) is decoded as :class:`_Env` instead.
+    """
+
+    id: str | None = None
+    code: str | int | None = None
+    msg: str = ""
+    inTime: str | None = None
+    outTime: str | None = None
+    event: str | None = None
+
+
+def _reply_types() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for row in OPERATIONS:
+        if row.op not in out:
+            item = getattr(models, row.result)
+            name = "_Reply_" + row.op.replace("-", "_")
+            data: Any = ("data", list[item], msgspec.field(default_factory=list))  # type: ignore[valid-type]
+            out[row.op] = msgspec.defstruct(name, [data], bases=(_Reply,), tag=row.op)
+    return out
+
+
+_REPLY_TYPES = _reply_types()
+_reply_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+    Union[tuple(_REPLY_TYPES.values())]  # noqa: UP007 - a union built at run time
+)
+
+
 class ResultSpec:
     """How to read the reply of one op."""
 
-    __slots__ = ("batch", "decoder", "op")
+    __slots__ = ("batch", "decoder", "op", "reply_type")
 
     def __init__(self, op: str, item_type: Any, batch: bool) -> None:
         self.op = op
         self.batch = batch
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(list[item_type])
+        #: The one-pass reply type of ``op`` when its items are ``item_type``.
+        reply = _REPLY_TYPES.get(op)
+        fits = reply is not None and reply.__annotations__.get("data") == list[item_type]
+        self.reply_type: Any = reply if fits else None
 
 
 RAW_RESULT = ResultSpec("raw", dict[str, Any], batch=True)
@@ -279,6 +317,14 @@ class OkxAdapter:
     def classify(self, frame: str | bytes) -> Incoming:
         if frame == b"pong" or frame == "pong":
             return Incoming(Kind.PONG)
+        try:
+            # A reply to an op of the table: envelope and typed items in one pass.
+            reply = _reply_decoder.decode(frame)
+        except msgspec.ValidationError:
+            pass  # not one (an event, or data that does not fit): read it plainly
+        else:
+            if reply.id:
+                return Incoming(Kind.RESPONSE, reply, reply.id, None, frame)
         env = _env_decoder.decode(frame)
         if env.id:
             # Any frame with an id answers one request, whatever its shape (a
@@ -298,10 +344,16 @@ class OkxAdapter:
             return Incoming(Kind.ERROR, env, None, named.group(1) if named else None)
         return Incoming(Kind.OTHER, env)
 
-    def describe(self, incoming: Incoming) -> dict[str, Any]:
+    @staticmethod
+    def _plain(incoming: Incoming) -> _Env:
+        """The frame as :class:`_Env` (a one-pass reply is read again, on a cold path)."""
         env = incoming.envelope
-        if env is None:
+        return env if type(env) is _Env else _env_decoder.decode(incoming.frame)
+
+    def describe(self, incoming: Incoming) -> dict[str, Any]:
+        if incoming.envelope is None:
             return {}
+        env = self._plain(incoming)
         out: dict[str, Any] = {}
         for f in _Env.__struct_fields__:
             v = getattr(env, f)
@@ -311,8 +363,34 @@ class OkxAdapter:
         return out
 
     def finish(self, meta: Any, incoming: Incoming, ws_key: str) -> OkxResponse[Any]:
-        env: _Env = incoming.envelope
+        env: Any = incoming.envelope
         spec: ResultSpec = meta.result
+        if type(env) is spec.reply_type and env.event is None:
+            # The common case: decoded in one pass as this op's reply.
+            data = env.data
+            op = spec.op
+        else:
+            env, data, op = self._read_plainly(meta, incoming, spec)
+        code = env.code if type(env.code) is str else str(env.code)
+        resp: OkxResponse[Any] = OkxResponse(
+            id=env.id or "",
+            op=op,
+            code=code,
+            msg=env.msg,
+            data=data,
+            inTime=env.inTime,
+            outTime=env.outTime,
+            ws_key=ws_key,
+        )
+        if code == "0":
+            return resp
+        self._refused(spec, env, code, data, resp)
+
+    def _read_plainly(
+        self, meta: Any, incoming: Incoming, spec: ResultSpec
+    ) -> tuple[_Env, list[Any], str]:
+        """An event, an error, a raw request's reply: the envelope, its items, its op."""
+        env = self._plain(incoming)
         code = env.code if isinstance(env.code, str) else str(env.code)
         if env.event == "error":
             raise _error(code, env.msg, self.describe(incoming), env.op or meta.op, env.id)
@@ -327,18 +405,12 @@ class OkxAdapter:
                 request_id=env.id,
             )
         data = spec.decoder.decode(env.data) if env.data else []
-        resp: OkxResponse[Any] = OkxResponse(
-            id=env.id or "",
-            op=env.op or meta.op,
-            code=code,
-            msg=env.msg,
-            data=data,
-            inTime=env.inTime,
-            outTime=env.outTime,
-            ws_key=ws_key,
-        )
-        if code == "0":
-            return resp
+        return env, data, env.op or meta.op
+
+    def _refused(
+        self, spec: ResultSpec, env: Any, code: str, data: list[Any], resp: OkxResponse[Any]
+    ) -> NoReturn:
+        """A reply whose code is not "0": the exception it raises."""
         if code in ("1", "2") and data:
             failed = [it for it in data if _item_code(it) != "0"]
             if code == "2":
