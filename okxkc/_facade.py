@@ -127,7 +127,7 @@ class FacadeBase:
         self._api_keys = [a.api_key for a in accounts]
         # The process that owns this client's sockets (see _check_process).
         self._pid = os.getpid()
-        self._plans: dict[str, tuple[str, Any, bool]] = {}
+        self._plans: dict[str, tuple[str, Any, bool, Any]] = {}
 
     # -- public helpers ----------------------------------------------------------------
     def get_ws_client(self) -> EventEmitter:
@@ -204,10 +204,16 @@ class FacadeBase:
     def _result_spec(self, op: Operation) -> Any:
         raise NotImplementedError
 
-    def _plan(self, op: Operation) -> tuple[str, Any, bool]:
+    def _plan(self, op: Operation) -> tuple[str, Any, bool, Any]:
         """What every call of ``op`` on this client shares, worked out on its first call:
-        the ws key, how to read the reply, and whether ``args`` is the one item."""
-        plan = (self._ws_key_for(op), self._result_spec(op), self._args_is_item and not op.batch)
+        the ws key, how to read the reply, whether ``args`` is the one item, and the
+        extras of a call that gives no ``exp_time`` (from the client's options)."""
+        plan = (
+            self._ws_key_for(op),
+            self._result_spec(op),
+            self._args_is_item and not op.batch,
+            self._extras(op, None) if op.exp_time else None,
+        )
         self._plans[op.method] = plan
         return plan
 
@@ -241,8 +247,9 @@ class FacadeBase:
                 items = [validate_item(op, params, "", extra)]
         except ValidationError as exc:
             raise _unknown_field_hint(op, params, exc) from None
-        ws_key, result, one = self._plans.get(op.method) or self._plan(op)
-        extras = None if exp_time is None and not op.exp_time else self._extras(op, exp_time)
+        ws_key, result, one, extras = self._plans.get(op.method) or self._plan(op)
+        if exp_time is not None:
+            extras = self._extras(op, exp_time)
         return idx, RequestMeta(op.op, ws_key, items[0] if one else items, extras, result, t)
 
     def _prepare_raw(
@@ -290,7 +297,7 @@ class FacadeBase:
         if outcome is None or op is None:
             return self._core.request(idx, meta)
         # Client ids and default expiry are filled here, in the caller's thread.
-        return outcome.call(idx, meta, outcome.prepare(op.op, meta))
+        return outcome.call(idx, meta, outcome.rules.prepare(op.op, meta, outcome.enabled))
 
     # -- what the generated lifecycle methods run ------------------------------------------
     def _raw_request(

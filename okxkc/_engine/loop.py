@@ -20,7 +20,9 @@ import inspect
 import os
 import threading
 import weakref
+from asyncio import run_coroutine_threadsafe
 from collections.abc import Coroutine
+from threading import get_ident
 from typing import Any, TypeVar
 
 from ..errors import ClientClosedError, EngineThreadError, OkxkcError
@@ -66,6 +68,8 @@ class EngineLoop:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        # The engine thread's ident (0: none), for the blocking call's deadlock guard.
+        self._ident = 0
         self._pid = os.getpid()
         self._stopping = False
         # Clients with open sockets, closed (bounded) at interpreter exit.
@@ -114,6 +118,8 @@ class EngineLoop:
                 raise ClientClosedError(f"okxkc cannot start its engine thread: {exc}") from None
             if not ready.wait(_START_TIMEOUT):  # pragma: no cover - a broken event loop
                 raise RuntimeError("okxkc's engine loop did not start")
+            assert thread.ident is not None
+            self._ident = thread.ident
             self._thread = thread
             self._loop = loop
             return loop
@@ -124,6 +130,7 @@ class EngineLoop:
         # the parent's clients: their sockets belong to the parent.
         self._loop = None
         self._thread = None
+        self._ident = 0
         self._pid = os.getpid()
         self._stopping = False
         self._lock = threading.Lock()
@@ -143,6 +150,7 @@ class EngineLoop:
             loop, thread = self._loop, self._thread
             self._loop = None
             self._thread = None
+            self._ident = 0
         if loop is None or thread is None:
             return
         here = threading.current_thread() is thread
@@ -168,8 +176,9 @@ class EngineLoop:
 
     # -- where am I ------------------------------------------------------------------
     def in_engine_thread(self) -> bool:
-        thread = self._thread
-        return thread is not None and threading.current_thread() is thread
+        # The ident first (one C call); a dead thread's ident can be reused, so a match
+        # is confirmed by the thread object.
+        return get_ident() == self._ident and threading.current_thread() is self._thread
 
     def is_engine_loop(self, loop: asyncio.AbstractEventLoop | None) -> bool:
         return loop is not None and loop is self._loop and self._pid == _PID
@@ -185,8 +194,11 @@ class EngineLoop:
 
     def _hand_off(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """The one cross-thread hop of every call: ``asyncio.run_coroutine_threadsafe``."""
+        loop = self._loop
         try:
-            return asyncio.run_coroutine_threadsafe(coro, self.loop)
+            if loop is None or self._pid != _PID:
+                loop = self._start()
+            return run_coroutine_threadsafe(coro, loop)
         except BaseException as exc:
             coro.close()  # never started: no "coroutine was never awaited" warning
             if isinstance(exc, RuntimeError) and not isinstance(exc, OkxkcError):
@@ -204,7 +216,7 @@ class EngineLoop:
         ``KeyboardInterrupt`` is re-raised: for an order, the outcome is then
         unknown (it may have been sent).
         """
-        if self.in_engine_thread():
+        if get_ident() == self._ident and self.in_engine_thread():
             coro.close()
             raise EngineThreadError(
                 f"{what} is a blocking call made on okxkc's engine thread, where it would "

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
+import msgspec
 
 from ..errors import (
     ConnectionLostError,
@@ -87,29 +88,31 @@ def _client_id_source() -> Callable[[], str]:
     return lambda: prefix + str(count())
 
 
-_next_client_id = _client_id_source()
+#: A fresh client order id for an order the user gave none. Rebound in a forked child,
+#: so call it through the module (``outcome.new_client_id()``), never a copy of it.
+new_client_id = _client_id_source()
 
 
 def next_client_id() -> str:
     """A fresh client order id for an order the user gave none."""
-    return _next_client_id()
+    return new_client_id()
 
 
 def _fresh_in_child() -> None:
-    global _next_client_id
-    _next_client_id = _client_id_source()
+    global new_client_id
+    new_client_id = _client_id_source()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_fresh_in_child)
 
 
-@attrs.define(slots=True)
-class Sending:
+class Sending(msgspec.Struct, eq=False):
     """What the resolver must know about one call's request, filled as it goes out.
 
     Travels as the request's ``extras``: the adapter's ``encode`` records the request
-    id and (for a relative ``exp_ms``) the absolute expiry it put on the wire.
+    id and (for a relative ``exp_ms``) the absolute expiry it put on the wire. A
+    msgspec Struct: one is built per call, in the caller's thread.
     """
 
     started: float  # time.monotonic() when the call began

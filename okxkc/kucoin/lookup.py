@@ -17,12 +17,13 @@ empty ``data``) count as not found, anything else as a failed lookup.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from time import monotonic
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from .._engine import outcome as _outcome
 from .._engine.outcome import (
     AMEND,
     CANCEL,
@@ -35,7 +36,6 @@ from .._engine.outcome import (
     Finding,
     Sending,
     Target,
-    next_client_id,
 )
 from .._signing import Clock, hmac_b64
 from ..config import KucoinAccount
@@ -118,20 +118,26 @@ class KucoinLookups:
 
     # -- before sending ----------------------------------------------------------------
     def prepare(self, op: str, meta: Any, resolve: bool) -> Sending:
-        sending = Sending(time.monotonic())
+        started = monotonic()
+        args = meta.args
         if op in _PLACES:
-            if not meta.args.get("clientOid"):
-                meta.args["clientOid"] = next_client_id()
+            if not args.get("clientOid"):
+                args["clientOid"] = _outcome.new_client_id()
         elif op in _BATCH_PLACES:
-            for item in meta.args:
+            for item in args:
                 if not item.get("clientOid"):
-                    item["clientOid"] = next_client_id()
-        if op in _EXPIRING:
-            args = meta.args
-            if resolve and "allowMaxTimeWindow" not in args and "clientTimestamp" not in args:
-                # The call's deadline, on the exchange's clock at sending (the adapter
-                # writes it): a request reaching the gateway after it fails there.
-                sending.deadline = sending.started + meta.timeout
+                    item["clientOid"] = _outcome.new_client_id()
+        if (
+            resolve
+            and op in _EXPIRING
+            and "allowMaxTimeWindow" not in args
+            and "clientTimestamp" not in args
+        ):
+            # The call's deadline, on the exchange's clock at sending (the adapter
+            # writes it): a request reaching the gateway after it fails there.
+            sending = Sending(started, None, started + meta.timeout)
+        else:
+            sending = Sending(started)
         meta.extras = sending
         return sending
 

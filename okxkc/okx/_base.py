@@ -134,7 +134,7 @@ class OkxClientBase(FacadeBase):
             return self._core.request(idx, meta)
         outcome = self._outcome
         assert outcome is not None
-        sending = outcome.prepare(op.op, meta)
+        sending = outcome.rules.prepare(op.op, meta, outcome.enabled)
         if op.needs_instrument_code and self._okx.resolve_instrument_codes:
             missing = resolved = False
             codes = self._codes

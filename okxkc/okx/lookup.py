@@ -11,12 +11,13 @@ Endpoints (see docs/outcomes.md for the sources):
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
+from time import monotonic
 from typing import Any
 from urllib.parse import urlencode
 
+from .._engine import outcome as _outcome
 from .._engine.outcome import (
     AMEND,
     CANCEL,
@@ -28,7 +29,6 @@ from .._engine.outcome import (
     Finding,
     Sending,
     Target,
-    next_client_id,
 )
 from .._signing import Clock, hmac_b64, iso_ms
 from ..config import OkxAccount
@@ -91,19 +91,21 @@ class OkxLookups:
 
     # -- before sending ----------------------------------------------------------------
     def prepare(self, op: str, meta: Any, resolve: bool) -> Sending:
-        sending = Sending(time.monotonic())
+        started = monotonic()
         spec = _OPS.get(op)
         if spec is not None and spec[0] == PLACE:
             for item in meta.args:
                 if not item.get("clOrdId"):
-                    item["clOrdId"] = next_client_id()
+                    item["clOrdId"] = _outcome.new_client_id()
         extras = meta.extras
         if extras:
-            sending.exp_ms = extras.get("exp_time")
+            sending = Sending(started, extras.get("exp_time"))
         elif resolve and op in _EXPIRING:
             # The call's deadline, on the exchange's clock at sending: a request still
             # queued at the exchange after the deadline is refused there.
-            sending.deadline = sending.started + meta.timeout
+            sending = Sending(started, None, started + meta.timeout)
+        else:
+            sending = Sending(started)
         meta.extras = sending
         return sending
 
