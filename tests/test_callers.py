@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import okxkc
+from okxkc._engine import loop as loop_module
 from okxkc._engine.loop import engine
 from okxkc.errors import ClientClosedError, EngineThreadError
 
@@ -249,13 +250,14 @@ def test_okxkc_run_puts_the_app_on_the_engine_loop(
 ) -> None:
     blocking = ex.make("sync").client
     hops: list[Any] = []
-    hand_off = engine._hand_off
+    hand_off = loop_module.run_coroutine_threadsafe
 
-    def counting_hand_off(coro: Any) -> Any:
+    def counting_hand_off(coro: Any, loop: Any) -> Any:
         hops.append(coro)
-        return hand_off(coro)
+        return hand_off(coro, loop)
 
-    monkeypatch.setattr(engine, "_hand_off", counting_hand_off)
+    # Every cross-thread hop of okxkc goes through this one function.
+    monkeypatch.setattr(loop_module, "run_coroutine_threadsafe", counting_hand_off)
     seen: dict[str, Any] = {}
 
     async def main() -> list[str]:

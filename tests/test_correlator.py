@@ -1,6 +1,6 @@
-"""The correlator's deadline buckets: calls end at their deadline, and finished calls
-leave nothing behind (the memory benchmark's 1M-order run caught emptied buckets that
-kept their size until their tick)."""
+"""The correlator's deadlines: calls end at their deadline (never before), answered calls
+leave nothing behind, and one timer serves them all (the memory benchmark's 1M-order run
+once caught per-deadline buckets that kept their size until their tick)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _timeout(entry: Pending) -> BaseException:
     return Timeout(entry.request_id)
 
 
-def test_answered_requests_leave_no_buckets_behind() -> None:
+def test_answered_requests_leave_nothing_behind() -> None:
     async def main() -> Correlator:
         corr = Correlator(asyncio.get_running_loop())
         deadline = time.monotonic() + 30
@@ -35,20 +35,18 @@ def test_answered_requests_leave_no_buckets_behind() -> None:
         return corr
 
     corr = asyncio.run(main())
-    assert len(corr) == 0
-    assert corr._buckets == {}  # every emptied bucket was dropped, not kept until its tick
-    assert corr.count(1) == 0
+    assert len(corr) == 0 and corr.count(1) == 0
 
 
-def test_a_request_in_a_tick_whose_bucket_emptied_still_times_out_on_time() -> None:
+def test_a_request_after_an_answered_one_still_times_out_on_time() -> None:
     async def main() -> tuple[Any, float, float]:
         loop = asyncio.get_running_loop()
         corr = Correlator(loop)
         deadline = time.monotonic() + 0.05
         first = corr.add("a", None, 1, deadline, _timeout)
-        corr.pop("a")  # its bucket empties and is dropped; its timer stays armed
+        corr.pop("a")  # answered: the timer armed for it stays armed
         assert first.future.done() is False
-        second = corr.add("b", None, 1, deadline, _timeout)  # same tick: reuses that timer
+        second = corr.add("b", None, 1, deadline, _timeout)  # same deadline: same timer
         with pytest.raises(Timeout):
             await asyncio.wait_for(second.future, 5)
         return second, time.monotonic(), deadline
@@ -59,7 +57,7 @@ def test_a_request_in_a_tick_whose_bucket_emptied_still_times_out_on_time() -> N
     assert entry.sent is False
 
 
-def test_abandoned_and_failed_requests_drop_their_buckets() -> None:
+def test_abandoned_and_failed_requests_leave_nothing_behind() -> None:
     async def main() -> Correlator:
         corr = Correlator(asyncio.get_running_loop())
         deadline = time.monotonic() + 30
@@ -71,4 +69,61 @@ def test_abandoned_and_failed_requests_drop_their_buckets() -> None:
         return corr
 
     corr = asyncio.run(main())
-    assert len(corr) == 0 and corr._buckets == {}
+    assert len(corr) == 0 and corr.pending == {}
+
+
+def test_mixed_timeouts_each_end_at_their_own_deadline() -> None:
+    """A short deadline after a long one (out of order) re-arms the timer earlier; a long
+    one after a short one waits; none ends early or is forgotten."""
+
+    async def main() -> dict[str, float]:
+        corr = Correlator(asyncio.get_running_loop())
+        t0 = time.monotonic()
+        plan = {"long": 0.30, "short": 0.05, "mid": 0.15, "short2": 0.08, "long2": 0.25}
+        ended: dict[str, float] = {}
+        entries = []
+        for rid, after in plan.items():
+            e = corr.add(rid, None, 1, t0 + after, _timeout)
+            e.future.add_done_callback(lambda _f, r=rid: ended.setdefault(r, time.monotonic()))
+            entries.append(e)
+        corr.pop("mid")  # answered: its deadline must not end anything
+        await asyncio.wait([e.future for e in entries if e.request_id != "mid"])
+        assert all(
+            isinstance(e.future.exception(), Timeout) for e in entries if e.request_id != "mid"
+        )
+        return {rid: ended[rid] - (t0 + plan[rid]) for rid in ended}
+
+    late = asyncio.run(main())
+    assert set(late) == {"long", "short", "short2", "long2"}
+    assert all(v >= 0 for v in late.values()), late  # never early
+    assert all(v < 0.5 for v in late.values()), late  # and not forgotten
+
+
+def test_a_stalled_socket_with_many_staggered_deadlines_sweeps_at_most_once_per_tick() -> None:
+    """1,000 calls with deadlines 0.1 ms apart: each ends after its deadline, and the
+    timer fires about once per tick, not once per call."""
+
+    async def main() -> tuple[int, list[float]]:
+        loop = asyncio.get_running_loop()
+        corr = Correlator(loop)
+        sweeps = [0]
+        real = corr._sweep
+
+        def counting() -> None:
+            sweeps[0] += 1
+            real()
+
+        corr._sweep = counting  # type: ignore[method-assign]
+        t0 = time.monotonic() + 0.02
+        entries = [corr.add(f"s{i}", None, 1, t0 + i * 0.0001, _timeout) for i in range(1000)]
+        ended: dict[str, float] = {}
+        for e in entries:
+            e.future.add_done_callback(
+                lambda _f, r=e.request_id: ended.setdefault(r, time.monotonic())
+            )
+        await asyncio.wait([e.future for e in entries])
+        return sweeps[0], [ended[e.request_id] - e.deadline for e in entries]
+
+    sweeps, late = asyncio.run(main())
+    assert min(late) >= 0
+    assert sweeps <= 0.1 / TICK + 5  # about 0.1 s of deadlines: about 10 sweeps, not 1,000

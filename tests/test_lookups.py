@@ -139,6 +139,9 @@ class _Core:
         self.gets: list[str] = []
         self.events: list[tuple[str, Mapping[str, Any]]] = []
 
+    def send(self, idx: int, meta: Any) -> Any:
+        return self.request(idx, meta)
+
     async def request(self, idx: int, meta: Any) -> Any:
         raise self.exc
 

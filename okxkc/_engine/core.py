@@ -124,7 +124,12 @@ class ClientCore:
             await hook()
 
     # -- requests --------------------------------------------------------------------
-    async def request(self, account_index: int, meta: RequestMeta) -> Any:
+    def send(self, account_index: int, meta: RequestMeta) -> Awaitable[Any]:
+        """On the engine loop: what :meth:`request` awaits, with no frame of its own.
+
+        The request coroutine of the (account, ws key) connection, for a caller that
+        awaits it at once (the resolver's call).
+        """
         if self.closed:
             raise ClientClosedError("client is closed")
         conn = self.connections.get((account_index, meta.ws_key)) or self.connection(
@@ -133,8 +138,12 @@ class ClientCore:
         # Deadlines are monotonic (see correlator): never earlier than the caller asked.
         deadline = time.monotonic() + meta.timeout
         if self.pacers is not None:
-            return await self._paced(conn, account_index, meta, deadline)
-        return await conn.request(meta, deadline)
+            return self._paced(conn, account_index, meta, deadline)
+        return conn.request(meta, deadline)
+
+    async def request(self, account_index: int, meta: RequestMeta) -> Any:
+        """Send one request on its connection and wait for the reply (or the deadline)."""
+        return await self.send(account_index, meta)
 
     async def _paced(
         self, conn: Connection, account_index: int, meta: RequestMeta, deadline: float

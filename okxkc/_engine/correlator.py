@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import math
 import os
 import secrets
 import time
@@ -31,8 +32,8 @@ _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 # A timer that fires before its deadline is re-armed this much past it, so a coarse
 # (millisecond) loop clock cannot make it spin.
 _REARM_SLACK = 0.001
-# Deadlines are kept in buckets of this many seconds, one timer per bucket rather than
-# one per request: a call may end up to one tick after its deadline, never before.
+# The deadline timer fires at most once per this many seconds: when many calls end at
+# staggered deadlines (a stalled socket), each may end up to one tick late, never early.
 TICK = 0.01
 
 
@@ -73,8 +74,6 @@ class Pending(msgspec.Struct, eq=False):
     on_timeout: Callable[[Pending], BaseException] | None = None
     #: Possibly on the wire: a timeout or cancel then means "outcome unknown".
     sent: bool = False
-    #: The deadline bucket it sits in (0: none).
-    tick: int = 0
 
 
 class Correlator:
@@ -91,12 +90,17 @@ class Correlator:
         # counted only while someone waits for a socket to drain (a handover), so the
         # hot path pays one empty-dict test.
         self._idle_watch: dict[int, list[Any]] = {}
-        # tick -> the requests whose deadline falls in it. A bucket is dropped as soon
-        # as it empties (a set never shrinks: one that held a burst would keep its
-        # memory until its tick), while its timer stays armed (``_armed``): a request
-        # that lands in the same tick later reuses that timer.
-        self._buckets: dict[int, set[Pending]] = {}
-        self._armed: set[int] = set()
+        # Deadlines: one timer per correlator, armed no later than the earliest deadline
+        # of any pending request (``_timer_at``, monotonic). A request whose deadline is
+        # later than that (the usual case: every call has the same timeout) costs one
+        # comparison; an answered request costs nothing. When the timer fires it ends
+        # the calls that are due and re-arms for the earliest deadline left.
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+        # While every deadline added is no earlier than the one before (insertion order,
+        # which ``pending`` keeps), a sweep stops at the first request not yet due.
+        self._in_order = True
+        self._last_deadline = -math.inf
 
     def __len__(self) -> int:
         return len(self.pending)
@@ -116,47 +120,51 @@ class Correlator:
         entry = Pending(
             request_id, self._loop.create_future(), meta, socket_gen, deadline, on_timeout
         )
-        self._arm(entry)
+        if not pending:
+            self._in_order = True  # a fresh sequence
+        elif deadline < self._last_deadline:
+            self._in_order = False
+        self._last_deadline = deadline
         pending[request_id] = entry
+        if deadline < self._timer_at:
+            self._arm(deadline)
         if self._idle_watch:
             watch = self._idle_watch.get(socket_gen)
             if watch is not None:
                 watch[0] += 1
         return entry
 
-    def _arm(self, entry: Pending) -> None:
-        tick = int(entry.deadline / TICK) + 1
-        bucket = self._buckets.get(tick)
-        if bucket is None:
-            bucket = self._buckets[tick] = set()
-            if tick not in self._armed:
-                self._armed.add(tick)
-                delay = tick * TICK - time.monotonic()
-                self._loop.call_later(max(0.0, delay) + _REARM_SLACK, self._sweep, tick)
-        bucket.add(entry)
-        entry.tick = tick
+    def _arm(self, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = at
+        delay = at - time.monotonic()
+        self._timer = self._loop.call_later(max(0.0, delay) + _REARM_SLACK, self._sweep)
 
-    def _disarm(self, entry: Pending) -> None:
-        bucket = self._buckets.get(entry.tick)
-        if bucket is not None:
-            bucket.discard(entry)
-            if not bucket:
-                del self._buckets[entry.tick]
-        entry.tick = 0
-
-    def _sweep(self, tick: int) -> None:
-        self._armed.discard(tick)
-        bucket = self._buckets.pop(tick, None)
-        if not bucket:
+    def _sweep(self) -> None:
+        """The deadline timer: end the calls that are due; re-arm for the next one."""
+        self._timer = None
+        self._timer_at = math.inf
+        pending = self.pending
+        if not pending:
             return
         now = time.monotonic()
-        for entry in bucket:
-            entry.tick = 0
-            if entry.deadline - now > 0:
-                # Loop timers may fire a little early: never end a call before its deadline.
-                self._arm(entry)
+        due: list[Pending] = []
+        nearest = math.inf
+        for entry in pending.values():
+            # Loop timers may fire a little early: never end a call before its deadline.
+            if entry.deadline - now <= 0:
+                due.append(entry)
             else:
-                self._expire(entry)
+                if entry.deadline < nearest:
+                    nearest = entry.deadline
+                if self._in_order:
+                    break  # every later one is due later still
+        for entry in due:
+            self._expire(entry)
+        if nearest < math.inf:
+            # At most one sweep per tick, however the deadlines are staggered.
+            self._arm(max(nearest, now + TICK))
 
     def _expire(self, entry: Pending) -> None:
         if self.pending.pop(entry.request_id, None) is None:
@@ -185,8 +193,6 @@ class Correlator:
     def abandon(self, entry: Pending) -> None:
         """The caller went away (cancelled): forget it, but recognise a reply as late."""
         if self.pending.pop(entry.request_id, None) is not None:
-            if entry.tick:
-                self._disarm(entry)
             if entry.sent:
                 self._remember_late(entry)
             if self._idle_watch:
@@ -195,16 +201,8 @@ class Correlator:
     def pop(self, request_id: str) -> Pending | None:
         """Take the pending entry for a reply; ``None`` if unknown (see :meth:`pop_late`)."""
         entry = self.pending.pop(request_id, None)
-        if entry is not None:
-            # The hot path of every reply: _disarm written out.
-            bucket = self._buckets.get(entry.tick)
-            if bucket is not None:
-                bucket.discard(entry)
-                if not bucket:
-                    del self._buckets[entry.tick]
-            entry.tick = 0
-            if self._idle_watch:
-                self._ended(entry.socket_gen)
+        if entry is not None and self._idle_watch:
+            self._ended(entry.socket_gen)
         return entry
 
     def pop_op(self, op: str, socket_gen: int) -> list[Pending]:
@@ -226,8 +224,6 @@ class Correlator:
         ]
         for entry in doomed:
             del self.pending[entry.request_id]
-            if entry.tick:
-                self._disarm(entry)
             if not entry.future.done():
                 entry.future.set_exception(exc_for(entry))
             if self._idle_watch:

@@ -200,11 +200,7 @@ class EngineLoop:
                 loop = self._start()
             return run_coroutine_threadsafe(coro, loop)
         except BaseException as exc:
-            coro.close()  # never started: no "coroutine was never awaited" warning
-            if isinstance(exc, RuntimeError) and not isinstance(exc, OkxkcError):
-                # The loop closed between the lookup and the hand-off (interpreter exit).
-                raise ClientClosedError(f"okxkc's engine loop is closed: {exc}") from None
-            raise
+            raise _not_handed_off(coro, exc) from None
 
     def run_sync(self, coro: Coroutine[Any, Any, T], what: str = "this call") -> T:
         """Run ``coro`` on the engine loop and block until it ends.
@@ -222,7 +218,14 @@ class EngineLoop:
                 f"{what} is a blocking call made on okxkc's engine thread, where it would "
                 "deadlock; use AsyncWebsocketAPIClient and await the same method instead"
             )
-        fut = self._hand_off(coro)
+        # The hand-off (``_hand_off``, written out: every blocking call runs this).
+        loop = self._loop
+        try:
+            if loop is None or self._pid != _PID:
+                loop = self._start()
+            fut = run_coroutine_threadsafe(coro, loop)
+        except BaseException as exc:
+            raise _not_handed_off(coro, exc) from None
         try:
             while True:
                 try:
@@ -333,6 +336,16 @@ async def _await_end(coro: Coroutine[Any, Any, Any]) -> None:
             await asyncio.wait({task}, timeout=_CANCEL_GRACE)
             break
     _close_unstarted(coro)
+
+
+def _not_handed_off(coro: Coroutine[Any, Any, Any], exc: BaseException) -> BaseException:
+    """What a failed hand-off raises; ``coro`` never started, so it is closed (no
+    "coroutine was never awaited" warning)."""
+    coro.close()
+    if isinstance(exc, RuntimeError) and not isinstance(exc, OkxkcError):
+        # The loop closed between the lookup and the hand-off (interpreter exit).
+        return ClientClosedError(f"okxkc's engine loop is closed: {exc}")
+    return exc
 
 
 def _close_unstarted(coro: Coroutine[Any, Any, Any]) -> None:

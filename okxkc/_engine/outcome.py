@@ -27,7 +27,7 @@ import itertools
 import os
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -117,19 +117,20 @@ class Sending(msgspec.Struct, eq=False):
 
     started: float  # time.monotonic() when the call began
     exp_ms: int | None = None  # expiry relative to sending (the user's exp_time)
-    #: The call's deadline (time.monotonic()) when the default expiry applies. It is put
-    #: on the exchange's clock only at sending, after time sync has measured that clock.
-    deadline: float | None = None
+    #: The call's deadline on the local wall clock (ms) when the default expiry
+    #: applies. The exchange's clock offset is added only at sending, after time sync
+    #: has measured it.
+    deadline_ms: int | None = None
     expires_ms: int | None = None  # absolute expiry on the exchange's clock (ms), as sent
     request_id: str | None = None
 
-    def expiry(self, now_ms: int) -> int | None:
-        """The absolute expiry to send, given the exchange clock now (records it)."""
+    def expiry(self, clock: Any) -> int | None:
+        """The absolute expiry to send on ``clock`` (the exchange's: ``now_ms()`` and
+        ``offset_ms``); records it."""
         if self.exp_ms is not None:
-            self.expires_ms = now_ms + self.exp_ms
-        elif self.deadline is not None:
-            left = int((self.deadline - time.monotonic()) * 1000)
-            self.expires_ms = now_ms + max(1, left)
+            self.expires_ms = clock.now_ms() + self.exp_ms
+        elif self.deadline_ms is not None:
+            self.expires_ms = self.deadline_ms + clock.offset_ms
         return self.expires_ms
 
 
@@ -193,6 +194,8 @@ class _Core(Protocol):
 
     async def request(self, account_index: int, meta: Any) -> Any: ...
 
+    def send(self, account_index: int, meta: Any) -> Awaitable[Any]: ...
+
     async def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any: ...
 
     def emit(self, event: str, payload: Mapping[str, Any]) -> None: ...
@@ -216,7 +219,7 @@ class Resolver:
     async def call(self, idx: int, meta: Any, sending: Sending) -> Any:
         """``core.request``, with a lost reply settled by lookup (see the module doc)."""
         try:
-            return await self.core.request(idx, meta)
+            return await self.core.send(idx, meta)
         except (ConnectionLostError, RequestTimeoutError) as exc:
             exc.request = SentRequest(meta.op, sending.request_id, meta.args, meta.ws_key)
             if (

@@ -275,11 +275,13 @@ class KucoinAdapter:
     def encode(self, request_id: str, op: str, args: Any, extras: Any) -> bytes:
         if type(extras) is Sending:
             extras.request_id = request_id  # for the lookup that settles a lost reply
-            if extras.deadline is not None and isinstance(args, dict):
+            if extras.deadline_ms is not None and isinstance(args, dict):
                 # The default expiry: the call's deadline on the exchange's clock.
                 now = self.clock.now_ms()
-                expires = extras.expiry(now)
+                expires = extras.expiry(self.clock)
                 if expires is not None:
+                    if expires <= now:  # the deadline is (about) now: the least window
+                        expires = extras.expires_ms = now + 1
                     args["allowMaxTimeWindow"] = expires - now
                     args["clientTimestamp"] = now
         if (

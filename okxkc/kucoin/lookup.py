@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from time import monotonic
+from time import time as wall_time
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -135,7 +136,7 @@ class KucoinLookups:
         ):
             # The call's deadline, on the exchange's clock at sending (the adapter
             # writes it): a request reaching the gateway after it fails there.
-            sending = Sending(started, None, started + meta.timeout)
+            sending = Sending(started, None, int((wall_time() + meta.timeout) * 1000))
         else:
             sending = Sending(started)
         meta.extras = sending

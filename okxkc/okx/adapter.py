@@ -302,7 +302,7 @@ class OkxAdapter:
             # A call of the generated methods: remember the id and the expiry actually
             # sent, for the lookup that settles a lost reply.
             extras.request_id = request_id
-            expires = extras.expiry(self.clock.now_ms())
+            expires = extras.expiry(self.clock)
             if expires is not None:
                 msg["expTime"] = str(expires)
         elif extras:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from time import monotonic
+from time import time as wall_time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -103,7 +104,7 @@ class OkxLookups:
         elif resolve and op in _EXPIRING:
             # The call's deadline, on the exchange's clock at sending: a request still
             # queued at the exchange after the deadline is refused there.
-            sending = Sending(started, None, started + meta.timeout)
+            sending = Sending(started, None, int((wall_time() + meta.timeout) * 1000))
         else:
             sending = Sending(started)
         meta.extras = sending
