@@ -8,7 +8,7 @@ Parts (OKX ``order``, engine-loop mode, as in ``run.py``):
 
 - ``facade``: the generated ``AsyncWebsocketAPIClient.submit_new_order`` with its
   argument handling, validation and coroutine layers, up to the engine's
-  ``ClientCore.request`` (replaced by a no-op, so no socket);
+  ``ClientCore.send`` (replaced by a no-op, so no socket);
 - ``validation``: ``validate_item`` alone;
 - ``engine``: the engine's own bookkeeping without the socket: request id, encoding
   the frame, correlator entry (future + deadline) and its removal, classifying and
@@ -70,7 +70,7 @@ REPLY = (
 Run = Callable[[int], Awaitable[None]]
 
 PARTS: dict[str, str] = {
-    "facade": "okxkc: generated method, argument handling, validation, up to ClientCore.request",
+    "facade": "okxkc: generated method, argument handling, validation, up to ClientCore.send",
     "validation": "okxkc: validate_item alone",
     "engine": "okxkc: id + encode + correlator add/pop + reply decode to the typed result",
     "floor-engine": "floor: encode + future in a dict + decode + code check",
@@ -104,14 +104,15 @@ async def part_facade(server: dict[str, Any]) -> Run:
     )
     _OPENED.append(client.close)
     core = client._core
-    if not hasattr(core, "request"):
-        raise NotMeasured("ClientCore.request is gone")
+    if not hasattr(core, "send"):
+        raise NotMeasured("ClientCore.send is gone")
     seen = [0]
 
     async def request(idx: int, meta: Any) -> None:
         seen[0] += 1
 
-    core.request = request
+    # What the resolver awaits for every call (ClientCore.request awaits it too).
+    core.send = request
     submit = client.submit_new_order
 
     async def run(n: int) -> None:
@@ -119,7 +120,7 @@ async def part_facade(server: dict[str, Any]) -> Run:
         for _ in range(n):
             await submit(**PARAMS)
         if seen[0] - before != n:
-            raise NotMeasured("the facade no longer goes through ClientCore.request")
+            raise NotMeasured("the facade no longer goes through ClientCore.send")
 
     return run
 

@@ -213,11 +213,8 @@ class Resolver:
         self.settle = settle
         self.grace = grace
 
-    def prepare(self, op: str, meta: Any) -> Sending:
-        return self.rules.prepare(op, meta, self.enabled)
-
     async def call(self, idx: int, meta: Any, sending: Sending) -> Any:
-        """``core.request``, with a lost reply settled by lookup (see the module doc)."""
+        """``core.send``, with a lost reply settled by lookup (see the module doc)."""
         try:
             return await self.core.send(idx, meta)
         except (ConnectionLostError, RequestTimeoutError) as exc:
