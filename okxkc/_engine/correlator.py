@@ -32,8 +32,9 @@ _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 # A timer that fires before its deadline is re-armed this much past it, so a coarse
 # (millisecond) loop clock cannot make it spin.
 _REARM_SLACK = 0.001
-# The deadline timer fires at most once per this many seconds: when many calls end at
-# staggered deadlines (a stalled socket), each may end up to one tick late, never early.
+# After a sweep that ended calls, the deadline timer waits at least this long: when many
+# calls end at staggered deadlines (a stalled socket), each may end up to one tick late,
+# never early.
 TICK = 0.01
 
 
@@ -163,8 +164,10 @@ class Correlator:
         for entry in due:
             self._expire(entry)
         if nearest < math.inf:
-            # At most one sweep per tick, however the deadlines are staggered.
-            self._arm(max(nearest, now + TICK))
+            # After ending calls, the next sweep waits at least a tick, however the
+            # deadlines are staggered (at most two sweeps per tick); a sweep that ended
+            # none (the timer fired early, or its call was answered) re-arms exactly.
+            self._arm(max(nearest, now + TICK) if due else nearest)
 
     def _expire(self, entry: Pending) -> None:
         if self.pending.pop(entry.request_id, None) is None:
