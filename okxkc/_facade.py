@@ -252,6 +252,38 @@ class FacadeBase:
             extras = self._extras(op, exp_time)
         return idx, RequestMeta(op.op, ws_key, items[0] if one else items, extras, result, t)
 
+    def _prepare_one(self, op: Operation, params: Any) -> tuple[int, RequestMeta]:
+        """A single-item call, whose ``**params`` holds its fields and any call options.
+
+        The generated check fails for any name that is not a field of ``op``, so when it
+        passes the call gave no option either: the call's own dict is sent as it is
+        (no copy, no option handling). Otherwise the options are taken out and the
+        general path runs.
+        """
+        if self._pid != _loop_module._PID:
+            self._check_process()
+        check = op.fast_check
+        if check is not None and check(params):
+            ws_key, result, one, extras = self._plans.get(op.method) or self._plan(op)
+            return 0, RequestMeta(
+                op.op,
+                ws_key,
+                params if one else [params],
+                extras,
+                result,
+                self._config.request_timeout,
+            )
+        pop = params.pop
+        exp_time = pop("exp_time", None) if op.exp_time else None
+        return self._prepare(
+            op,
+            params,
+            pop("extra_params", None),
+            pop("account", None),
+            pop("timeout", None),
+            exp_time,
+        )
+
     def _prepare_raw(
         self,
         ws_key: str,
@@ -351,6 +383,11 @@ class SyncFacade(FacadeBase):
         idx, meta = self._prepare(op, params, extra, account, timeout, exp_time)
         return engine.run_sync(self._send(idx, meta, op), op.method)
 
+    def _call_one(self, op: Operation, params: Any) -> Any:
+        """What a generated single-item method runs: fields and options in ``params``."""
+        idx, meta = self._prepare_one(op, params)
+        return engine.run_sync(self._send(idx, meta, op), op.method)
+
     @staticmethod
     def _run(coro: Coroutine[Any, Any, T], what: str) -> T:
         return engine.run_sync(coro, what)
@@ -376,6 +413,13 @@ class AsyncFacade(FacadeBase):
         loop, the hand-off to the engine loop.
         """
         idx, meta = self._prepare(op, params, extra, account, timeout, exp_time)
+        if get_running_loop() is self._core.loop:
+            return self._send(idx, meta, op)
+        return engine.run_async(self._send(idx, meta, op))
+
+    def _acall_one(self, op: Operation, params: Any) -> Awaitable[Any]:
+        """What a generated single-item method awaits (see :meth:`_acall`)."""
+        idx, meta = self._prepare_one(op, params)
         if get_running_loop() is self._core.loop:
             return self._send(idx, meta, op)
         return engine.run_async(self._send(idx, meta, op))

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from okxkc import kucoin as kc
 from okxkc import okx
+from okxkc._facade import CONTROL_KEYWORDS
 from okxkc._ops import Operation, Param
 from okxkc.errors import ExchangeError, RequestTimeoutError, ValidationError
 from okxkc.kucoin.operations import OPERATIONS as KC_OPS
@@ -515,7 +516,13 @@ def wait_until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 def method_params(client: Any, method: str) -> set[str]:
-    return set(inspect.signature(getattr(client, method)).parameters)
+    params = inspect.signature(getattr(client, method)).parameters
+    if "params" not in params:
+        return set(params)
+    # A single-item method takes its call options among its ``**params`` keywords (the
+    # expiry only where the op has one).
+    op = next(o for o in [*OKX_OPS, *KC_OPS] if o.method == method)
+    return {k for k in CONTROL_KEYWORDS if k != "exp_time" or op.exp_time} | {"params"}
 
 
 def batch_items(items: Any) -> list[Any]:

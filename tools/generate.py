@@ -159,31 +159,54 @@ def op_fields(op: Operation) -> list[tuple[str, str]]:
     return [(p.name, f"Required[{py_type(p)}]" if p.required else py_type(p)) for p in op.params]
 
 
+def call_name(op: Operation) -> str:
+    """The TypedDict of a single-item method's keywords: its fields and the call options."""
+    return camel(op.method) + "Call"
+
+
+def control_fields(op: Operation) -> list[tuple[str, str]]:
+    """The call options a single-item method takes among its keywords."""
+    out = [("exp_time", "int | None")] if op.exp_time else []
+    return [
+        *out,
+        ("extra_params", "Mapping[str, Any] | None"),
+        ("account", "int | str | None"),
+        ("timeout", "float | None"),
+    ]
+
+
 def method(ex: Exchange, op: Operation, is_async: bool) -> list[str]:
     ind = "        "
     d = "async def" if is_async else "def"
-    call = "await self._acall" if is_async else "self._call"
     rtype = result_type(ex, op)
-    out = [f"    {d} {op.method}(", "        self,"]
-    if op.batch:
-        out.append(f"        {op.collection}: Sequence[{item_name(op)}],")
-    out.append("        *,")
+    const = "_" + op.method.upper()
+    if not op.batch:
+        # Fields and call options are all keywords of one ``**params``: no named
+        # keyword-only parameter for CPython to compare every field name against.
+        call = "await self._acall_one" if is_async else "self._call_one"
+        out = [
+            f"    {d} {op.method}(self, **params: Unpack[{call_name(op)}]) -> {rtype}:",
+            *docstring(ex, op, ind),
+            f"{ind}result: {rtype} = {call}({const}, params)",
+            f"{ind}return result",
+        ]
+        # An annotated local rather than typing.cast(): the same check for mypy, no call.
+        return out
+    call = "await self._acall" if is_async else "self._call"
+    out = [
+        f"    {d} {op.method}(",
+        "        self,",
+        f"        {op.collection}: Sequence[{item_name(op)}],",
+        "        *,",
+    ]
     if op.exp_time:
         out.append("        exp_time: int | None = None,")
-    if not op.batch:
-        out.append("        extra_params: Mapping[str, Any] | None = None,")
     out.append("        account: int | str | None = None,")
     out.append("        timeout: float | None = None,")
-    if not op.batch:
-        out.append(f"        **params: Unpack[{params_name(op)}],")
     out.append(f"    ) -> {rtype}:")
     out.extend(docstring(ex, op, ind))
-    const = "_" + op.method.upper()
     exp = "exp_time" if op.exp_time else "None"
-    if op.batch:
-        args = f"{const}, {op.collection}, None, account, timeout, {exp}"
-    else:
-        args = f"{const}, params, extra_params, account, timeout, {exp}"
+    args = f"{const}, {op.collection}, None, account, timeout, {exp}"
     # An annotated local rather than typing.cast(): the same check for mypy, no call.
     out.append(f"{ind}result: {rtype} = {call}({args})")
     out.append(f"{ind}return result")
@@ -375,6 +398,7 @@ def render(ex: Exchange) -> str:
         "WebsocketAPIClient",
         ex.options,
         *(params_name(op) for op in ops),
+        *(call_name(op) for op in ops if not op.batch),
     ]
     lines = [
         HEADER.format(name=ex.name).rstrip("\n"),
@@ -427,6 +451,16 @@ def render(ex: Exchange) -> str:
                 name, f"{what} of ``{op.method}`` ({ex.title} ``{op.op}``).", op_fields(op)
             ),
         ]
+        if not op.batch:
+            doc = f"The keywords of ``{op.method}``: its exchange fields and the call options."
+            lines += [
+                "",
+                f"class {call_name(op)}({name}, total=False):",
+                f'    """{doc}"""',
+                "",
+                *[f"    {k}: {t}" for k, t in control_fields(op)],
+                "",
+            ]
     lines.append("")
     for op in ops:
         lines.append(f"_{op.method.upper()} = operation({op.method!r})")

@@ -41,22 +41,35 @@ if TYPE_CHECKING:
     from ..config import KucoinAccount
 
 __all__ = [
+    "AmendUtaOrderCall",
     "AmendUtaOrderParams",
     "AsyncWebsocketAPIClient",
+    "CancelFuturesOrderCall",
     "CancelFuturesOrderParams",
+    "CancelMarginOrderCall",
     "CancelMarginOrderParams",
+    "CancelMultipleFuturesOrdersCall",
     "CancelMultipleFuturesOrdersParams",
+    "CancelSpotOrderCall",
     "CancelSpotOrderParams",
+    "CancelSyncSpotOrderCall",
     "CancelSyncSpotOrderParams",
+    "CancelUtaOrderCall",
     "CancelUtaOrderParams",
     "FuturesMultiOrderItem",
     "KucoinOptions",
+    "ModifySpotOrderCall",
     "ModifySpotOrderParams",
     "Num",
+    "SubmitFuturesOrderCall",
     "SubmitFuturesOrderParams",
+    "SubmitMarginOrderCall",
     "SubmitMarginOrderParams",
+    "SubmitNewSpotOrderCall",
     "SubmitNewSpotOrderParams",
+    "SubmitSyncSpotOrderCall",
     "SubmitSyncSpotOrderParams",
+    "SubmitUtaOrderCall",
     "SubmitUtaOrderParams",
     "WebsocketAPIClient",
 ]
@@ -118,6 +131,14 @@ class SubmitNewSpotOrderParams(TypedDict, total=False):
     clientTimestamp: int
 
 
+class SubmitNewSpotOrderCall(SubmitNewSpotOrderParams, total=False):
+    """The keywords of ``submit_new_spot_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class ModifySpotOrderParams(TypedDict, total=False):
     """The exchange fields of ``modify_spot_order`` (KuCoin ``spot.modify``)."""
 
@@ -128,12 +149,28 @@ class ModifySpotOrderParams(TypedDict, total=False):
     newSize: Num
 
 
+class ModifySpotOrderCall(ModifySpotOrderParams, total=False):
+    """The keywords of ``modify_spot_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class CancelSpotOrderParams(TypedDict, total=False):
     """The exchange fields of ``cancel_spot_order`` (KuCoin ``spot.cancel``)."""
 
     symbol: Required[str]
     orderId: str
     clientOid: str
+
+
+class CancelSpotOrderCall(CancelSpotOrderParams, total=False):
+    """The keywords of ``cancel_spot_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
 
 
 class SubmitSyncSpotOrderParams(TypedDict, total=False):
@@ -159,12 +196,28 @@ class SubmitSyncSpotOrderParams(TypedDict, total=False):
     clientTimestamp: int
 
 
+class SubmitSyncSpotOrderCall(SubmitSyncSpotOrderParams, total=False):
+    """The keywords of ``submit_sync_spot_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class CancelSyncSpotOrderParams(TypedDict, total=False):
     """The exchange fields of ``cancel_sync_spot_order`` (KuCoin ``spot.sync_cancel``)."""
 
     symbol: Required[str]
     orderId: str
     clientOid: str
+
+
+class CancelSyncSpotOrderCall(CancelSyncSpotOrderParams, total=False):
+    """The keywords of ``cancel_sync_spot_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
 
 
 class SubmitMarginOrderParams(TypedDict, total=False):
@@ -189,12 +242,28 @@ class SubmitMarginOrderParams(TypedDict, total=False):
     autoRepay: bool
 
 
+class SubmitMarginOrderCall(SubmitMarginOrderParams, total=False):
+    """The keywords of ``submit_margin_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class CancelMarginOrderParams(TypedDict, total=False):
     """The exchange fields of ``cancel_margin_order`` (KuCoin ``margin.cancel``)."""
 
     symbol: Required[str]
     orderId: str
     clientOid: str
+
+
+class CancelMarginOrderCall(CancelMarginOrderParams, total=False):
+    """The keywords of ``cancel_margin_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
 
 
 class SubmitFuturesOrderParams(TypedDict, total=False):
@@ -226,12 +295,28 @@ class SubmitFuturesOrderParams(TypedDict, total=False):
     positionSide: Literal['BOTH', 'LONG', 'SHORT']
 
 
+class SubmitFuturesOrderCall(SubmitFuturesOrderParams, total=False):
+    """The keywords of ``submit_futures_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class CancelFuturesOrderParams(TypedDict, total=False):
     """The exchange fields of ``cancel_futures_order`` (KuCoin ``futures.cancel``)."""
 
     orderId: str
     clientOid: str
     symbol: str
+
+
+class CancelFuturesOrderCall(CancelFuturesOrderParams, total=False):
+    """The keywords of ``cancel_futures_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
 
 
 class FuturesMultiOrderItem(TypedDict, total=False):
@@ -270,6 +355,14 @@ class CancelMultipleFuturesOrdersParams(TypedDict, total=False):
     clientOidsList: Sequence[Mapping[str, Any]]
 
 
+class CancelMultipleFuturesOrdersCall(CancelMultipleFuturesOrdersParams, total=False):
+    """The keywords of ``cancel_multiple_futures_orders``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class SubmitUtaOrderParams(TypedDict, total=False):
     """The exchange fields of ``submit_uta_order`` (KuCoin ``uta.order``)."""
 
@@ -303,6 +396,14 @@ class SubmitUtaOrderParams(TypedDict, total=False):
     brokerTag: str
 
 
+class SubmitUtaOrderCall(SubmitUtaOrderParams, total=False):
+    """The keywords of ``submit_uta_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class AmendUtaOrderParams(TypedDict, total=False):
     """The exchange fields of ``amend_uta_order`` (KuCoin ``uta.amend``)."""
 
@@ -319,6 +420,14 @@ class AmendUtaOrderParams(TypedDict, total=False):
     slTriggerPriceType: Literal['TP', 'IP', 'MP']
 
 
+class AmendUtaOrderCall(AmendUtaOrderParams, total=False):
+    """The keywords of ``amend_uta_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class CancelUtaOrderParams(TypedDict, total=False):
     """The exchange fields of ``cancel_uta_order`` (KuCoin ``uta.cancel``)."""
 
@@ -326,6 +435,14 @@ class CancelUtaOrderParams(TypedDict, total=False):
     symbol: str
     orderId: str
     clientOid: str
+
+
+class CancelUtaOrderCall(CancelUtaOrderParams, total=False):
+    """The keywords of ``cancel_uta_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
 
 
 _SUBMIT_NEW_SPOT_ORDER = operation('submit_new_spot_order')
@@ -429,14 +546,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def submit_new_spot_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitNewSpotOrderParams],
-    ) -> KucoinResponse[SpotOrderAck]:
+    def submit_new_spot_order(self, **params: Unpack[SubmitNewSpotOrderCall]) -> KucoinResponse[SpotOrderAck]:
         """Place one spot (HF) order; returns once accepted.
 
         KuCoin op ``spot.order`` on the ``spot`` socket.
@@ -450,17 +560,10 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
         clientTimestamp > 0.
         """
-        result: KucoinResponse[SpotOrderAck] = self._call(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SpotOrderAck] = self._call_one(_SUBMIT_NEW_SPOT_ORDER, params)
         return result
 
-    def modify_spot_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[ModifySpotOrderParams],
-    ) -> KucoinResponse[SpotModifyAck]:
+    def modify_spot_order(self, **params: Unpack[ModifySpotOrderCall]) -> KucoinResponse[SpotModifyAck]:
         """Modify a spot order (cancel and replace); returns the new order id.
 
         KuCoin op ``spot.modify`` on the ``spot`` socket.
@@ -471,17 +574,10 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Limits: clientOid 1-40 letters, digits, '_' or '-'; newPrice > 0; newSize >
         0.
         """
-        result: KucoinResponse[SpotModifyAck] = self._call(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SpotModifyAck] = self._call_one(_MODIFY_SPOT_ORDER, params)
         return result
 
-    def cancel_spot_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelSpotOrderParams],
-    ) -> KucoinResponse[SpotCancelAck]:
+    def cancel_spot_order(self, **params: Unpack[CancelSpotOrderCall]) -> KucoinResponse[SpotCancelAck]:
         """Cancel one spot order by orderId or clientOid; returns once accepted.
 
         KuCoin op ``spot.cancel`` on the ``spot`` socket.
@@ -490,17 +586,10 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[SpotCancelAck] = self._call(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SpotCancelAck] = self._call_one(_CANCEL_SPOT_ORDER, params)
         return result
 
-    def submit_sync_spot_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitSyncSpotOrderParams],
-    ) -> KucoinResponse[SyncOrderAck]:
+    def submit_sync_spot_order(self, **params: Unpack[SubmitSyncSpotOrderCall]) -> KucoinResponse[SyncOrderAck]:
         """Place one spot order and wait for matching: returns sizes and status.
 
         KuCoin op ``spot.sync_order`` on the ``spot`` socket.
@@ -514,17 +603,10 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
         clientTimestamp > 0.
         """
-        result: KucoinResponse[SyncOrderAck] = self._call(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SyncOrderAck] = self._call_one(_SUBMIT_SYNC_SPOT_ORDER, params)
         return result
 
-    def cancel_sync_spot_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelSyncSpotOrderParams],
-    ) -> KucoinResponse[SyncCancelAck]:
+    def cancel_sync_spot_order(self, **params: Unpack[CancelSyncSpotOrderCall]) -> KucoinResponse[SyncCancelAck]:
         """Cancel one spot order and wait: returns sizes and status.
 
         KuCoin op ``spot.sync_cancel`` on the ``spot`` socket.
@@ -533,17 +615,10 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[SyncCancelAck] = self._call(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SyncCancelAck] = self._call_one(_CANCEL_SYNC_SPOT_ORDER, params)
         return result
 
-    def submit_margin_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitMarginOrderParams],
-    ) -> KucoinResponse[MarginOrderAck]:
+    def submit_margin_order(self, **params: Unpack[SubmitMarginOrderCall]) -> KucoinResponse[MarginOrderAck]:
         """Place one margin (HF) order (classic accounts).
 
         KuCoin op ``margin.order`` on the ``spot`` socket.
@@ -555,17 +630,10 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Limits: clientOid 1-40 letters, digits, '_' or '-'; price > 0; size > 0;
         funds > 0; cancelAfter >= -1; visibleSize > 0.
         """
-        result: KucoinResponse[MarginOrderAck] = self._call(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[MarginOrderAck] = self._call_one(_SUBMIT_MARGIN_ORDER, params)
         return result
 
-    def cancel_margin_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelMarginOrderParams],
-    ) -> KucoinResponse[SpotCancelAck]:
+    def cancel_margin_order(self, **params: Unpack[CancelMarginOrderCall]) -> KucoinResponse[SpotCancelAck]:
         """Cancel one margin order by orderId or clientOid.
 
         KuCoin op ``margin.cancel`` on the ``spot`` socket.
@@ -574,17 +642,10 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[SpotCancelAck] = self._call(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SpotCancelAck] = self._call_one(_CANCEL_MARGIN_ORDER, params)
         return result
 
-    def submit_futures_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitFuturesOrderParams],
-    ) -> KucoinResponse[FuturesOrderAck]:
+    def submit_futures_order(self, **params: Unpack[SubmitFuturesOrderCall]) -> KucoinResponse[FuturesOrderAck]:
         """Place one futures order.
 
         KuCoin op ``futures.order`` on the ``futures`` socket.
@@ -599,17 +660,10 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         most 100 characters; stopPrice > 0; price > 0; size > 0; qty > 0; valueQty >
         0; visibleSize > 0.
         """
-        result: KucoinResponse[FuturesOrderAck] = self._call(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[FuturesOrderAck] = self._call_one(_SUBMIT_FUTURES_ORDER, params)
         return result
 
-    def cancel_futures_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelFuturesOrderParams],
-    ) -> KucoinResponse[FuturesCancelAck]:
+    def cancel_futures_order(self, **params: Unpack[CancelFuturesOrderCall]) -> KucoinResponse[FuturesCancelAck]:
         """Cancel one futures order by orderId, or by clientOid and symbol.
 
         KuCoin op ``futures.cancel`` on the ``futures`` socket.
@@ -618,7 +672,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Needs symbol when clientOid is given.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[FuturesCancelAck] = self._call(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[FuturesCancelAck] = self._call_one(_CANCEL_FUTURES_ORDER, params)
         return result
 
     def submit_multiple_futures_orders(
@@ -647,30 +701,16 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         result: KucoinResponse[list[FuturesBatchOrderItem]] = self._call(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None)
         return result
 
-    def cancel_multiple_futures_orders(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelMultipleFuturesOrdersParams],
-    ) -> KucoinResponse[list[FuturesBatchCancelItem]]:
+    def cancel_multiple_futures_orders(self, **params: Unpack[CancelMultipleFuturesOrdersCall]) -> KucoinResponse[list[FuturesBatchCancelItem]]:
         """Cancel several futures orders by order ids and/or (symbol, clientOid) pairs.
 
         KuCoin op ``futures.multi_cancel`` on the ``futures`` socket.
         At least one of: orderIdsList, clientOidsList.
         """
-        result: KucoinResponse[list[FuturesBatchCancelItem]] = self._call(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None)
+        result: KucoinResponse[list[FuturesBatchCancelItem]] = self._call_one(_CANCEL_MULTIPLE_FUTURES_ORDERS, params)
         return result
 
-    def submit_uta_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitUtaOrderParams],
-    ) -> KucoinResponse[UtaOrderAck]:
+    def submit_uta_order(self, **params: Unpack[SubmitUtaOrderCall]) -> KucoinResponse[UtaOrderAck]:
         """Place one Unified Trading Account order (spot or futures, by tradeType).
 
         KuCoin op ``uta.order`` on the ``spot`` socket.
@@ -681,17 +721,10 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         -1; triggerPrice > 0; tpTriggerPrice > 0; slTriggerPrice > 0; leverage > 0;
         brokerTag at most 50 characters.
         """
-        result: KucoinResponse[UtaOrderAck] = self._call(_SUBMIT_UTA_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[UtaOrderAck] = self._call_one(_SUBMIT_UTA_ORDER, params)
         return result
 
-    def amend_uta_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[AmendUtaOrderParams],
-    ) -> KucoinResponse[UtaAmendAck]:
+    def amend_uta_order(self, **params: Unpack[AmendUtaOrderCall]) -> KucoinResponse[UtaAmendAck]:
         """Amend the price, size or attached TP/SL of one Unified Trading Account order.
 
         KuCoin op ``uta.amend`` on the ``spot`` socket.
@@ -701,17 +734,10 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Limits: clientOid at most 40 characters; newPrice > 0; newSize > 0;
         tpTriggerPrice > 0; slTriggerPrice > 0.
         """
-        result: KucoinResponse[UtaAmendAck] = self._call(_AMEND_UTA_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[UtaAmendAck] = self._call_one(_AMEND_UTA_ORDER, params)
         return result
 
-    def cancel_uta_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelUtaOrderParams],
-    ) -> KucoinResponse[UtaCancelAck]:
+    def cancel_uta_order(self, **params: Unpack[CancelUtaOrderCall]) -> KucoinResponse[UtaCancelAck]:
         """Cancel one Unified Trading Account order by orderId or clientOid.
 
         KuCoin op ``uta.cancel`` on the ``spot`` socket.
@@ -719,7 +745,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At least one of: orderId, clientOid.
         Limits: clientOid at most 40 characters.
         """
-        result: KucoinResponse[UtaCancelAck] = self._call(_CANCEL_UTA_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[UtaCancelAck] = self._call_one(_CANCEL_UTA_ORDER, params)
         return result
 
 
@@ -808,14 +834,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def submit_new_spot_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitNewSpotOrderParams],
-    ) -> KucoinResponse[SpotOrderAck]:
+    async def submit_new_spot_order(self, **params: Unpack[SubmitNewSpotOrderCall]) -> KucoinResponse[SpotOrderAck]:
         """Place one spot (HF) order; returns once accepted.
 
         KuCoin op ``spot.order`` on the ``spot`` socket.
@@ -829,17 +848,10 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
         clientTimestamp > 0.
         """
-        result: KucoinResponse[SpotOrderAck] = await self._acall(_SUBMIT_NEW_SPOT_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SpotOrderAck] = await self._acall_one(_SUBMIT_NEW_SPOT_ORDER, params)
         return result
 
-    async def modify_spot_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[ModifySpotOrderParams],
-    ) -> KucoinResponse[SpotModifyAck]:
+    async def modify_spot_order(self, **params: Unpack[ModifySpotOrderCall]) -> KucoinResponse[SpotModifyAck]:
         """Modify a spot order (cancel and replace); returns the new order id.
 
         KuCoin op ``spot.modify`` on the ``spot`` socket.
@@ -850,17 +862,10 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Limits: clientOid 1-40 letters, digits, '_' or '-'; newPrice > 0; newSize >
         0.
         """
-        result: KucoinResponse[SpotModifyAck] = await self._acall(_MODIFY_SPOT_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SpotModifyAck] = await self._acall_one(_MODIFY_SPOT_ORDER, params)
         return result
 
-    async def cancel_spot_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelSpotOrderParams],
-    ) -> KucoinResponse[SpotCancelAck]:
+    async def cancel_spot_order(self, **params: Unpack[CancelSpotOrderCall]) -> KucoinResponse[SpotCancelAck]:
         """Cancel one spot order by orderId or clientOid; returns once accepted.
 
         KuCoin op ``spot.cancel`` on the ``spot`` socket.
@@ -869,17 +874,10 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[SpotCancelAck] = await self._acall(_CANCEL_SPOT_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SpotCancelAck] = await self._acall_one(_CANCEL_SPOT_ORDER, params)
         return result
 
-    async def submit_sync_spot_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitSyncSpotOrderParams],
-    ) -> KucoinResponse[SyncOrderAck]:
+    async def submit_sync_spot_order(self, **params: Unpack[SubmitSyncSpotOrderCall]) -> KucoinResponse[SyncOrderAck]:
         """Place one spot order and wait for matching: returns sizes and status.
 
         KuCoin op ``spot.sync_order`` on the ``spot`` socket.
@@ -893,17 +891,10 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
         clientTimestamp > 0.
         """
-        result: KucoinResponse[SyncOrderAck] = await self._acall(_SUBMIT_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SyncOrderAck] = await self._acall_one(_SUBMIT_SYNC_SPOT_ORDER, params)
         return result
 
-    async def cancel_sync_spot_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelSyncSpotOrderParams],
-    ) -> KucoinResponse[SyncCancelAck]:
+    async def cancel_sync_spot_order(self, **params: Unpack[CancelSyncSpotOrderCall]) -> KucoinResponse[SyncCancelAck]:
         """Cancel one spot order and wait: returns sizes and status.
 
         KuCoin op ``spot.sync_cancel`` on the ``spot`` socket.
@@ -912,17 +903,10 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[SyncCancelAck] = await self._acall(_CANCEL_SYNC_SPOT_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SyncCancelAck] = await self._acall_one(_CANCEL_SYNC_SPOT_ORDER, params)
         return result
 
-    async def submit_margin_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitMarginOrderParams],
-    ) -> KucoinResponse[MarginOrderAck]:
+    async def submit_margin_order(self, **params: Unpack[SubmitMarginOrderCall]) -> KucoinResponse[MarginOrderAck]:
         """Place one margin (HF) order (classic accounts).
 
         KuCoin op ``margin.order`` on the ``spot`` socket.
@@ -934,17 +918,10 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Limits: clientOid 1-40 letters, digits, '_' or '-'; price > 0; size > 0;
         funds > 0; cancelAfter >= -1; visibleSize > 0.
         """
-        result: KucoinResponse[MarginOrderAck] = await self._acall(_SUBMIT_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[MarginOrderAck] = await self._acall_one(_SUBMIT_MARGIN_ORDER, params)
         return result
 
-    async def cancel_margin_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelMarginOrderParams],
-    ) -> KucoinResponse[SpotCancelAck]:
+    async def cancel_margin_order(self, **params: Unpack[CancelMarginOrderCall]) -> KucoinResponse[SpotCancelAck]:
         """Cancel one margin order by orderId or clientOid.
 
         KuCoin op ``margin.cancel`` on the ``spot`` socket.
@@ -953,17 +930,10 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[SpotCancelAck] = await self._acall(_CANCEL_MARGIN_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[SpotCancelAck] = await self._acall_one(_CANCEL_MARGIN_ORDER, params)
         return result
 
-    async def submit_futures_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitFuturesOrderParams],
-    ) -> KucoinResponse[FuturesOrderAck]:
+    async def submit_futures_order(self, **params: Unpack[SubmitFuturesOrderCall]) -> KucoinResponse[FuturesOrderAck]:
         """Place one futures order.
 
         KuCoin op ``futures.order`` on the ``futures`` socket.
@@ -978,17 +948,10 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         most 100 characters; stopPrice > 0; price > 0; size > 0; qty > 0; valueQty >
         0; visibleSize > 0.
         """
-        result: KucoinResponse[FuturesOrderAck] = await self._acall(_SUBMIT_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[FuturesOrderAck] = await self._acall_one(_SUBMIT_FUTURES_ORDER, params)
         return result
 
-    async def cancel_futures_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelFuturesOrderParams],
-    ) -> KucoinResponse[FuturesCancelAck]:
+    async def cancel_futures_order(self, **params: Unpack[CancelFuturesOrderCall]) -> KucoinResponse[FuturesCancelAck]:
         """Cancel one futures order by orderId, or by clientOid and symbol.
 
         KuCoin op ``futures.cancel`` on the ``futures`` socket.
@@ -997,7 +960,7 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Needs symbol when clientOid is given.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[FuturesCancelAck] = await self._acall(_CANCEL_FUTURES_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[FuturesCancelAck] = await self._acall_one(_CANCEL_FUTURES_ORDER, params)
         return result
 
     async def submit_multiple_futures_orders(
@@ -1026,30 +989,16 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         result: KucoinResponse[list[FuturesBatchOrderItem]] = await self._acall(_SUBMIT_MULTIPLE_FUTURES_ORDERS, orders, None, account, timeout, None)
         return result
 
-    async def cancel_multiple_futures_orders(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelMultipleFuturesOrdersParams],
-    ) -> KucoinResponse[list[FuturesBatchCancelItem]]:
+    async def cancel_multiple_futures_orders(self, **params: Unpack[CancelMultipleFuturesOrdersCall]) -> KucoinResponse[list[FuturesBatchCancelItem]]:
         """Cancel several futures orders by order ids and/or (symbol, clientOid) pairs.
 
         KuCoin op ``futures.multi_cancel`` on the ``futures`` socket.
         At least one of: orderIdsList, clientOidsList.
         """
-        result: KucoinResponse[list[FuturesBatchCancelItem]] = await self._acall(_CANCEL_MULTIPLE_FUTURES_ORDERS, params, extra_params, account, timeout, None)
+        result: KucoinResponse[list[FuturesBatchCancelItem]] = await self._acall_one(_CANCEL_MULTIPLE_FUTURES_ORDERS, params)
         return result
 
-    async def submit_uta_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitUtaOrderParams],
-    ) -> KucoinResponse[UtaOrderAck]:
+    async def submit_uta_order(self, **params: Unpack[SubmitUtaOrderCall]) -> KucoinResponse[UtaOrderAck]:
         """Place one Unified Trading Account order (spot or futures, by tradeType).
 
         KuCoin op ``uta.order`` on the ``spot`` socket.
@@ -1060,17 +1009,10 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         -1; triggerPrice > 0; tpTriggerPrice > 0; slTriggerPrice > 0; leverage > 0;
         brokerTag at most 50 characters.
         """
-        result: KucoinResponse[UtaOrderAck] = await self._acall(_SUBMIT_UTA_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[UtaOrderAck] = await self._acall_one(_SUBMIT_UTA_ORDER, params)
         return result
 
-    async def amend_uta_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[AmendUtaOrderParams],
-    ) -> KucoinResponse[UtaAmendAck]:
+    async def amend_uta_order(self, **params: Unpack[AmendUtaOrderCall]) -> KucoinResponse[UtaAmendAck]:
         """Amend the price, size or attached TP/SL of one Unified Trading Account order.
 
         KuCoin op ``uta.amend`` on the ``spot`` socket.
@@ -1080,17 +1022,10 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         Limits: clientOid at most 40 characters; newPrice > 0; newSize > 0;
         tpTriggerPrice > 0; slTriggerPrice > 0.
         """
-        result: KucoinResponse[UtaAmendAck] = await self._acall(_AMEND_UTA_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[UtaAmendAck] = await self._acall_one(_AMEND_UTA_ORDER, params)
         return result
 
-    async def cancel_uta_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelUtaOrderParams],
-    ) -> KucoinResponse[UtaCancelAck]:
+    async def cancel_uta_order(self, **params: Unpack[CancelUtaOrderCall]) -> KucoinResponse[UtaCancelAck]:
         """Cancel one Unified Trading Account order by orderId or clientOid.
 
         KuCoin op ``uta.cancel`` on the ``spot`` socket.
@@ -1098,5 +1033,5 @@ class AsyncWebsocketAPIClient(KucoinClientBase, AsyncFacade):
         At least one of: orderId, clientOid.
         Limits: clientOid at most 40 characters.
         """
-        result: KucoinResponse[UtaCancelAck] = await self._acall(_CANCEL_UTA_ORDER, params, extra_params, account, timeout, None)
+        result: KucoinResponse[UtaCancelAck] = await self._acall_one(_CANCEL_UTA_ORDER, params)
         return result

@@ -35,19 +35,27 @@ if TYPE_CHECKING:
     from ..config import OkxAccount
 
 __all__ = [
+    "AmendOrderCall",
     "AmendOrderParams",
+    "AmendSpreadOrderCall",
     "AmendSpreadOrderParams",
     "AsyncWebsocketAPIClient",
     "BatchAmendOrdersItem",
     "BatchCancelOrdersItem",
     "BatchOrdersItem",
+    "CancelOrderCall",
     "CancelOrderParams",
+    "CancelSpreadOrderCall",
     "CancelSpreadOrderParams",
+    "MassCancelOrdersCall",
     "MassCancelOrdersParams",
+    "MassCancelSpreadOrdersCall",
     "MassCancelSpreadOrdersParams",
     "Num",
     "OkxOptions",
+    "SubmitNewOrderCall",
     "SubmitNewOrderParams",
+    "SubmitSpreadOrderCall",
     "SubmitSpreadOrderParams",
     "WebsocketAPIClient",
 ]
@@ -117,6 +125,15 @@ class SubmitNewOrderParams(TypedDict, total=False):
     attachAlgoOrds: Sequence[Mapping[str, Any]]
 
 
+class SubmitNewOrderCall(SubmitNewOrderParams, total=False):
+    """The keywords of ``submit_new_order``: its exchange fields and the call options."""
+
+    exp_time: int | None
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class BatchOrdersItem(TypedDict, total=False):
     """One item of ``submit_multiple_orders`` (OKX ``batch-orders``)."""
 
@@ -156,6 +173,14 @@ class CancelOrderParams(TypedDict, total=False):
     clOrdId: str
 
 
+class CancelOrderCall(CancelOrderParams, total=False):
+    """The keywords of ``cancel_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class BatchCancelOrdersItem(TypedDict, total=False):
     """One item of ``cancel_multiple_orders`` (OKX ``batch-cancel-orders``)."""
 
@@ -180,6 +205,15 @@ class AmendOrderParams(TypedDict, total=False):
     newPxVol: Num
     pxAmendType: Literal['0', '1']
     attachAlgoOrds: Sequence[Mapping[str, Any]]
+
+
+class AmendOrderCall(AmendOrderParams, total=False):
+    """The keywords of ``amend_order``: its exchange fields and the call options."""
+
+    exp_time: int | None
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
 
 
 class BatchAmendOrdersItem(TypedDict, total=False):
@@ -207,6 +241,14 @@ class MassCancelOrdersParams(TypedDict, total=False):
     lockInterval: Num
 
 
+class MassCancelOrdersCall(MassCancelOrdersParams, total=False):
+    """The keywords of ``mass_cancel_orders``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class SubmitSpreadOrderParams(TypedDict, total=False):
     """The exchange fields of ``submit_spread_order`` (OKX ``sprd-order``)."""
 
@@ -219,6 +261,14 @@ class SubmitSpreadOrderParams(TypedDict, total=False):
     px: Num
 
 
+class SubmitSpreadOrderCall(SubmitSpreadOrderParams, total=False):
+    """The keywords of ``submit_spread_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class AmendSpreadOrderParams(TypedDict, total=False):
     """The exchange fields of ``amend_spread_order`` (OKX ``sprd-amend-order``)."""
 
@@ -229,6 +279,14 @@ class AmendSpreadOrderParams(TypedDict, total=False):
     newPx: Num
 
 
+class AmendSpreadOrderCall(AmendSpreadOrderParams, total=False):
+    """The keywords of ``amend_spread_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class CancelSpreadOrderParams(TypedDict, total=False):
     """The exchange fields of ``cancel_spread_order`` (OKX ``sprd-cancel-order``)."""
 
@@ -236,10 +294,26 @@ class CancelSpreadOrderParams(TypedDict, total=False):
     clOrdId: str
 
 
+class CancelSpreadOrderCall(CancelSpreadOrderParams, total=False):
+    """The keywords of ``cancel_spread_order``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
+
+
 class MassCancelSpreadOrdersParams(TypedDict, total=False):
     """The exchange fields of ``mass_cancel_spread_orders`` (OKX ``sprd-mass-cancel``)."""
 
     sprdId: str
+
+
+class MassCancelSpreadOrdersCall(MassCancelSpreadOrdersParams, total=False):
+    """The keywords of ``mass_cancel_spread_orders``: its exchange fields and the call options."""
+
+    extra_params: Mapping[str, Any] | None
+    account: int | str | None
+    timeout: float | None
 
 
 _SUBMIT_NEW_ORDER = operation('submit_new_order')
@@ -351,15 +425,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def submit_new_order(
-        self,
-        *,
-        exp_time: int | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitNewOrderParams],
-    ) -> OkxResponse[OrderAck]:
+    def submit_new_order(self, **params: Unpack[SubmitNewOrderCall]) -> OkxResponse[OrderAck]:
         """Place one order.
 
         OKX op ``order`` on the ``private`` socket.
@@ -371,7 +437,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: sz > 0; px > 0; pxUsd > 0; pxVol > 0; clOrdId 1-32 letters and
         digits; tag 1-16 letters and digits; slippagePct >= 0, <= 0.05.
         """
-        result: OkxResponse[OrderAck] = self._call(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time)
+        result: OkxResponse[OrderAck] = self._call_one(_SUBMIT_NEW_ORDER, params)
         return result
 
     def submit_multiple_orders(
@@ -398,14 +464,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         result: OkxResponse[OrderAck] = self._call(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
         return result
 
-    def cancel_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelOrderParams],
-    ) -> OkxResponse[CancelAck]:
+    def cancel_order(self, **params: Unpack[CancelOrderCall]) -> OkxResponse[CancelAck]:
         """Cancel one order by ordId or clOrdId (sCode 0 = cancel accepted).
 
         OKX op ``cancel-order`` on the ``private`` socket.
@@ -413,7 +472,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        result: OkxResponse[CancelAck] = self._call(_CANCEL_ORDER, params, extra_params, account, timeout, None)
+        result: OkxResponse[CancelAck] = self._call_one(_CANCEL_ORDER, params)
         return result
 
     def cancel_multiple_orders(
@@ -434,15 +493,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         result: OkxResponse[CancelAck] = self._call(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None)
         return result
 
-    def amend_order(
-        self,
-        *,
-        exp_time: int | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[AmendOrderParams],
-    ) -> OkxResponse[AmendAck]:
+    def amend_order(self, **params: Unpack[AmendOrderCall]) -> OkxResponse[AmendAck]:
         """Amend the size and/or price of one live order (sCode 0 = amend accepted).
 
         OKX op ``amend-order`` on the ``private`` socket.
@@ -452,7 +503,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0; newPx > 0; newPxUsd > 0; newPxVol > 0.
         """
-        result: OkxResponse[AmendAck] = self._call(_AMEND_ORDER, params, extra_params, account, timeout, exp_time)
+        result: OkxResponse[AmendAck] = self._call_one(_AMEND_ORDER, params)
         return result
 
     def amend_multiple_orders(
@@ -476,31 +527,17 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         result: OkxResponse[AmendAck] = self._call(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
         return result
 
-    def mass_cancel_orders(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[MassCancelOrdersParams],
-    ) -> OkxResponse[MassCancelAck]:
+    def mass_cancel_orders(self, **params: Unpack[MassCancelOrdersCall]) -> OkxResponse[MassCancelAck]:
         """Cancel all MMP pending orders of an instrument family (options, portfolio margin).
 
         OKX op ``mass-cancel`` on the ``private`` socket.
         Required: instType, instFamily.
         Limits: lockInterval >= 0, <= 10000, whole.
         """
-        result: OkxResponse[MassCancelAck] = self._call(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None)
+        result: OkxResponse[MassCancelAck] = self._call_one(_MASS_CANCEL_ORDERS, params)
         return result
 
-    def submit_spread_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitSpreadOrderParams],
-    ) -> OkxResponse[SpreadOrderAck]:
+    def submit_spread_order(self, **params: Unpack[SubmitSpreadOrderCall]) -> OkxResponse[SpreadOrderAck]:
         """Place one spread order.
 
         OKX op ``sprd-order`` on the ``business`` socket.
@@ -509,17 +546,10 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: clOrdId 1-32 letters and digits; tag 1-16 letters and digits; sz >
         0.
         """
-        result: OkxResponse[SpreadOrderAck] = self._call(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        result: OkxResponse[SpreadOrderAck] = self._call_one(_SUBMIT_SPREAD_ORDER, params)
         return result
 
-    def amend_spread_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[AmendSpreadOrderParams],
-    ) -> OkxResponse[SpreadAmendAck]:
+    def amend_spread_order(self, **params: Unpack[AmendSpreadOrderCall]) -> OkxResponse[SpreadAmendAck]:
         """Amend one spread order.
 
         OKX op ``sprd-amend-order`` on the ``business`` socket.
@@ -528,39 +558,25 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0.
         """
-        result: OkxResponse[SpreadAmendAck] = self._call(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        result: OkxResponse[SpreadAmendAck] = self._call_one(_AMEND_SPREAD_ORDER, params)
         return result
 
-    def cancel_spread_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelSpreadOrderParams],
-    ) -> OkxResponse[SpreadCancelAck]:
+    def cancel_spread_order(self, **params: Unpack[CancelSpreadOrderCall]) -> OkxResponse[SpreadCancelAck]:
         """Cancel one spread order.
 
         OKX op ``sprd-cancel-order`` on the ``business`` socket.
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        result: OkxResponse[SpreadCancelAck] = self._call(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        result: OkxResponse[SpreadCancelAck] = self._call_one(_CANCEL_SPREAD_ORDER, params)
         return result
 
-    def mass_cancel_spread_orders(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[MassCancelSpreadOrdersParams],
-    ) -> OkxResponse[MassCancelAck]:
+    def mass_cancel_spread_orders(self, **params: Unpack[MassCancelSpreadOrdersCall]) -> OkxResponse[MassCancelAck]:
         """Cancel all pending spread orders (optionally of one spread).
 
         OKX op ``sprd-mass-cancel`` on the ``business`` socket.
         """
-        result: OkxResponse[MassCancelAck] = self._call(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None)
+        result: OkxResponse[MassCancelAck] = self._call_one(_MASS_CANCEL_SPREAD_ORDERS, params)
         return result
 
 
@@ -660,15 +676,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def submit_new_order(
-        self,
-        *,
-        exp_time: int | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitNewOrderParams],
-    ) -> OkxResponse[OrderAck]:
+    async def submit_new_order(self, **params: Unpack[SubmitNewOrderCall]) -> OkxResponse[OrderAck]:
         """Place one order.
 
         OKX op ``order`` on the ``private`` socket.
@@ -680,7 +688,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Limits: sz > 0; px > 0; pxUsd > 0; pxVol > 0; clOrdId 1-32 letters and
         digits; tag 1-16 letters and digits; slippagePct >= 0, <= 0.05.
         """
-        result: OkxResponse[OrderAck] = await self._acall(_SUBMIT_NEW_ORDER, params, extra_params, account, timeout, exp_time)
+        result: OkxResponse[OrderAck] = await self._acall_one(_SUBMIT_NEW_ORDER, params)
         return result
 
     async def submit_multiple_orders(
@@ -707,14 +715,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         result: OkxResponse[OrderAck] = await self._acall(_SUBMIT_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
         return result
 
-    async def cancel_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelOrderParams],
-    ) -> OkxResponse[CancelAck]:
+    async def cancel_order(self, **params: Unpack[CancelOrderCall]) -> OkxResponse[CancelAck]:
         """Cancel one order by ordId or clOrdId (sCode 0 = cancel accepted).
 
         OKX op ``cancel-order`` on the ``private`` socket.
@@ -722,7 +723,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        result: OkxResponse[CancelAck] = await self._acall(_CANCEL_ORDER, params, extra_params, account, timeout, None)
+        result: OkxResponse[CancelAck] = await self._acall_one(_CANCEL_ORDER, params)
         return result
 
     async def cancel_multiple_orders(
@@ -743,15 +744,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         result: OkxResponse[CancelAck] = await self._acall(_CANCEL_MULTIPLE_ORDERS, orders, None, account, timeout, None)
         return result
 
-    async def amend_order(
-        self,
-        *,
-        exp_time: int | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[AmendOrderParams],
-    ) -> OkxResponse[AmendAck]:
+    async def amend_order(self, **params: Unpack[AmendOrderCall]) -> OkxResponse[AmendAck]:
         """Amend the size and/or price of one live order (sCode 0 = amend accepted).
 
         OKX op ``amend-order`` on the ``private`` socket.
@@ -761,7 +754,7 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0; newPx > 0; newPxUsd > 0; newPxVol > 0.
         """
-        result: OkxResponse[AmendAck] = await self._acall(_AMEND_ORDER, params, extra_params, account, timeout, exp_time)
+        result: OkxResponse[AmendAck] = await self._acall_one(_AMEND_ORDER, params)
         return result
 
     async def amend_multiple_orders(
@@ -785,31 +778,17 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         result: OkxResponse[AmendAck] = await self._acall(_AMEND_MULTIPLE_ORDERS, orders, None, account, timeout, exp_time)
         return result
 
-    async def mass_cancel_orders(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[MassCancelOrdersParams],
-    ) -> OkxResponse[MassCancelAck]:
+    async def mass_cancel_orders(self, **params: Unpack[MassCancelOrdersCall]) -> OkxResponse[MassCancelAck]:
         """Cancel all MMP pending orders of an instrument family (options, portfolio margin).
 
         OKX op ``mass-cancel`` on the ``private`` socket.
         Required: instType, instFamily.
         Limits: lockInterval >= 0, <= 10000, whole.
         """
-        result: OkxResponse[MassCancelAck] = await self._acall(_MASS_CANCEL_ORDERS, params, extra_params, account, timeout, None)
+        result: OkxResponse[MassCancelAck] = await self._acall_one(_MASS_CANCEL_ORDERS, params)
         return result
 
-    async def submit_spread_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[SubmitSpreadOrderParams],
-    ) -> OkxResponse[SpreadOrderAck]:
+    async def submit_spread_order(self, **params: Unpack[SubmitSpreadOrderCall]) -> OkxResponse[SpreadOrderAck]:
         """Place one spread order.
 
         OKX op ``sprd-order`` on the ``business`` socket.
@@ -818,17 +797,10 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Limits: clOrdId 1-32 letters and digits; tag 1-16 letters and digits; sz >
         0.
         """
-        result: OkxResponse[SpreadOrderAck] = await self._acall(_SUBMIT_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        result: OkxResponse[SpreadOrderAck] = await self._acall_one(_SUBMIT_SPREAD_ORDER, params)
         return result
 
-    async def amend_spread_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[AmendSpreadOrderParams],
-    ) -> OkxResponse[SpreadAmendAck]:
+    async def amend_spread_order(self, **params: Unpack[AmendSpreadOrderCall]) -> OkxResponse[SpreadAmendAck]:
         """Amend one spread order.
 
         OKX op ``sprd-amend-order`` on the ``business`` socket.
@@ -837,37 +809,23 @@ class AsyncWebsocketAPIClient(OkxClientBase, AsyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0.
         """
-        result: OkxResponse[SpreadAmendAck] = await self._acall(_AMEND_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        result: OkxResponse[SpreadAmendAck] = await self._acall_one(_AMEND_SPREAD_ORDER, params)
         return result
 
-    async def cancel_spread_order(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[CancelSpreadOrderParams],
-    ) -> OkxResponse[SpreadCancelAck]:
+    async def cancel_spread_order(self, **params: Unpack[CancelSpreadOrderCall]) -> OkxResponse[SpreadCancelAck]:
         """Cancel one spread order.
 
         OKX op ``sprd-cancel-order`` on the ``business`` socket.
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        result: OkxResponse[SpreadCancelAck] = await self._acall(_CANCEL_SPREAD_ORDER, params, extra_params, account, timeout, None)
+        result: OkxResponse[SpreadCancelAck] = await self._acall_one(_CANCEL_SPREAD_ORDER, params)
         return result
 
-    async def mass_cancel_spread_orders(
-        self,
-        *,
-        extra_params: Mapping[str, Any] | None = None,
-        account: int | str | None = None,
-        timeout: float | None = None,
-        **params: Unpack[MassCancelSpreadOrdersParams],
-    ) -> OkxResponse[MassCancelAck]:
+    async def mass_cancel_spread_orders(self, **params: Unpack[MassCancelSpreadOrdersCall]) -> OkxResponse[MassCancelAck]:
         """Cancel all pending spread orders (optionally of one spread).
 
         OKX op ``sprd-mass-cancel`` on the ``business`` socket.
         """
-        result: OkxResponse[MassCancelAck] = await self._acall(_MASS_CANCEL_SPREAD_ORDERS, params, extra_params, account, timeout, None)
+        result: OkxResponse[MassCancelAck] = await self._acall_one(_MASS_CANCEL_SPREAD_ORDERS, params)
         return result

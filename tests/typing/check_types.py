@@ -87,7 +87,7 @@ def okx_blocking_mistakes(client: okx.WebsocketAPIClient) -> None:
     # (instId / instIdCode: one of them is needed, checked at run time)
     client.amend_order(ordId="1", newSz="2")
     # fields are keyword-only, as the exchange names them
-    client.cancel_order("BTC-USDT", ordId="1")  # type: ignore[call-arg, arg-type]
+    client.cancel_order("BTC-USDT", ordId="1")  # type: ignore[call-arg]
     # a price is a number or decimal text, never a list
     client.amend_order(instId="BTC-USDT", ordId="1", newPx=[1])  # type: ignore[arg-type]
     # a batch item with an unknown key
