@@ -27,6 +27,7 @@ MAX_FRAME = 8 * 1024 * 1024
 
 _TEXT = aiohttp.WSMsgType.TEXT
 _BINARY = aiohttp.WSMsgType.BINARY
+_RESPONSE = Kind.RESPONSE
 
 
 class Dispatcher:
@@ -84,14 +85,24 @@ class Dispatcher:
             self.hostile(f"unparseable frame ignored: {exc}", data)
             return
         kind = inc.kind
-        if kind == Kind.RESPONSE:
+        if kind == _RESPONSE:
             rid = inc.request_id
             assert rid is not None
             entry = self.correlator.pop(rid)
             if entry is None:
                 self._unmatched(inc, rid)
-            else:
-                self._settle(entry, inc)
+                return
+            # _settle, written out: every reply runs this.
+            try:
+                result = ctx.adapter.finish(entry.meta, inc, self.ws_key)
+            except Exception as exc:
+                self._failed(entry, inc, exc)
+                return
+            fut = entry.future
+            if not fut.done():
+                fut.set_result(result)
+            if ctx.wants("response"):
+                ctx.emit("response", self._reply_event(inc))
         elif kind == Kind.PONG:
             return
         elif kind == Kind.NOTICE:
@@ -123,32 +134,39 @@ class Dispatcher:
             self.hostile("unrecognised frame", data)
 
     def _settle(self, entry: Pending, inc: Incoming) -> None:
+        """End ``entry``'s call with ``inc``: its result, or the exception it makes."""
         ctx = self.ctx
-        fut = entry.future
         try:
             result = ctx.adapter.finish(entry.meta, inc, self.ws_key)
-        except ExchangeError as exc:
+        except Exception as exc:
+            self._failed(entry, inc, exc)
+            return
+        fut = entry.future
+        if not fut.done():
+            fut.set_result(result)
+        if ctx.wants("response"):
+            ctx.emit("response", self._reply_event(inc))
+
+    def _failed(self, entry: Pending, inc: Incoming, exc: Exception) -> None:
+        """The reply refuses the call (``ExchangeError``) or does not fit its result type."""
+        ctx = self.ctx
+        fut = entry.future
+        if isinstance(exc, ExchangeError):
             if not fut.done():
                 fut.set_exception(exc)
             if ctx.wants("exception"):
                 ctx.emit("exception", self._reply_event(inc))
             return
-        except Exception as exc:
-            # The reply did not fit the op's result type: the exchange answered, so
-            # the caller gets an error that carries the raw reply.
-            err = ExchangeError(
-                "decode",
-                f"reply could not be decoded: {exc}",
-                ctx.adapter.describe(inc),
-                op=entry.meta.op,
-            )
-            if not fut.done():
-                fut.set_exception(err)
-            return
+        # The reply did not fit the op's result type: the exchange answered, so the
+        # caller gets an error that carries the raw reply.
+        err = ExchangeError(
+            "decode",
+            f"reply could not be decoded: {exc}",
+            ctx.adapter.describe(inc),
+            op=entry.meta.op,
+        )
         if not fut.done():
-            fut.set_result(result)
-        if ctx.wants("response"):
-            ctx.emit("response", self._reply_event(inc))
+            fut.set_exception(err)
 
     def _reply_event(self, inc: Incoming) -> dict[str, Any]:
         return {
