@@ -1,5 +1,6 @@
 """What both exchange adapters (and their REST order lookups) share: HMAC-SHA256
-signatures, the exchange clock, timestamps and reading an item's code / message.
+signatures, the exchange clock, timestamps, reading an item's code / message, and the
+one-pass reply types.
 
 Pure functions and one small value object; no I/O.
 """
@@ -10,12 +11,15 @@ import base64
 import datetime
 import hashlib
 import hmac
+import re
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Union
 
 import attrs
+import msgspec
 
-__all__ = ["Clock", "hmac_b64", "iso_ms", "item_text"]
+__all__ = ["Clock", "hmac_b64", "iso_ms", "item_text", "one_pass_replies"]
 
 
 def hmac_b64(secret: str, message: str) -> str:
@@ -48,3 +52,22 @@ def item_text(item: Any, name: str, default: str) -> str:
     """A result item's field as text, from a typed item or a plain dict."""
     value = item.get(name, default) if isinstance(item, dict) else getattr(item, name, default)
     return default if value is None else str(value)
+
+
+def one_pass_replies(
+    base: type[msgspec.Struct], data: Mapping[str, tuple[Any, Any]], *, strict: bool = True
+) -> tuple[dict[str, Any], msgspec.json.Decoder[Any]]:
+    """Reply types to decode envelope and typed data in one pass, and their decoder.
+
+    ``data`` maps each op to the (type, default) of its reply's ``data``; each op gets
+    a subclass of ``base`` (a Struct with ``tag_field="op"``) tagged with the op, and
+    the decoder reads their union, picking the type by the frame's own ``op``.
+    """
+    types = {
+        op: msgspec.defstruct(
+            "_Reply_" + re.sub(r"\W", "_", op), [("data", t, default)], bases=(base,), tag=op
+        )
+        for op, (t, default) in data.items()
+    }
+    union: Any = Union[tuple(types.values())]  # noqa: UP007 - a union built at run time
+    return types, msgspec.json.Decoder(union, strict=strict)

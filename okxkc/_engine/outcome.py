@@ -57,7 +57,7 @@ __all__ = [
     "Resolver",
     "Sending",
     "Target",
-    "next_client_id",
+    "new_client_id",
 ]
 
 # What a request does to an order.
@@ -91,11 +91,6 @@ def _client_id_source() -> Callable[[], str]:
 #: A fresh client order id for an order the user gave none. Rebound in a forked child,
 #: so call it through the module (``outcome.new_client_id()``), never a copy of it.
 new_client_id = _client_id_source()
-
-
-def next_client_id() -> str:
-    """A fresh client order id for an order the user gave none."""
-    return new_client_id()
 
 
 def _fresh_in_child() -> None:

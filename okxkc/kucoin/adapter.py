@@ -6,14 +6,14 @@ Pure protocol: no I/O and no aiohttp here; the engine does the talking.
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 from urllib.parse import quote
 
 import msgspec
 
 from .._engine.outcome import Sending
 from .._engine.protocol import AuthStep, Incoming, Kind
-from .._signing import Clock, hmac_b64, item_text
+from .._signing import Clock, hmac_b64, item_text, one_pass_replies
 from ..config import KucoinAccount, KucoinConfig
 from ..errors import AuthenticationError, ExchangeError, PartialFailureError, RateLimitError
 from . import models
@@ -128,19 +128,12 @@ def _data_type(item_type_name: str, is_list: bool) -> Any:
     return list[item] if is_list else item  # type: ignore[valid-type]
 
 
-def _reply_types() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for row in OPERATIONS:
-        if row.op not in out:
-            data = ("data", _data_type(row.result, row.batch or row.result_is_list) | None, None)
-            name = "_Reply_" + row.op.replace(".", "_")
-            out[row.op] = msgspec.defstruct(name, [data], bases=(_Reply,), tag=row.op)
-    return out
-
-
-_REPLY_TYPES = _reply_types()
-_reply_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
-    Union[tuple(_REPLY_TYPES.values())],  # noqa: UP007 - a union built at run time
+_REPLY_TYPES, _reply_decoder = one_pass_replies(
+    _Reply,
+    {
+        row.op: (_data_type(row.result, row.batch or row.result_is_list) | None, None)
+        for row in OPERATIONS
+    },
     strict=False,
 )
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, NoReturn, Union
+from typing import Any, NoReturn
 
 import msgspec
 
 from .._engine.outcome import Sending
 from .._engine.protocol import AuthStep, Incoming, Kind
-from .._signing import Clock, hmac_b64, item_text
+from .._signing import Clock, hmac_b64, item_text, one_pass_replies
 from ..config import OkxAccount, OkxConfig
 from ..errors import AuthenticationError, ExchangeError, PartialFailureError, RateLimitError
 from . import models
@@ -168,20 +168,14 @@ class _Reply(msgspec.Struct, tag_field="op"):
     event: str | None = None
 
 
-def _reply_types() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for row in OPERATIONS:
-        if row.op not in out:
-            item = getattr(models, row.result)
-            name = "_Reply_" + row.op.replace("-", "_")
-            data: Any = ("data", list[item], msgspec.field(default_factory=list))  # type: ignore[valid-type]
-            out[row.op] = msgspec.defstruct(name, [data], bases=(_Reply,), tag=row.op)
-    return out
+def _items_of(type_name: str) -> Any:
+    item = getattr(models, type_name)
+    return list[item]  # type: ignore[valid-type]
 
 
-_REPLY_TYPES = _reply_types()
-_reply_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
-    Union[tuple(_REPLY_TYPES.values())]  # noqa: UP007 - a union built at run time
+_REPLY_TYPES, _reply_decoder = one_pass_replies(
+    _Reply,
+    {row.op: (_items_of(row.result), msgspec.field(default_factory=list)) for row in OPERATIONS},
 )
 
 
