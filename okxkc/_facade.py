@@ -13,14 +13,19 @@ import difflib
 import logging
 import os
 from asyncio import get_running_loop
-from collections.abc import Awaitable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from time import monotonic
+from time import time as wall_time
 from typing import Any, TypeVar
 
+import attrs
+
 from ._engine import loop as _loop_module
+from ._engine import outcome as _outcomes
 from ._engine.core import ClientCore, RequestMeta
 from ._engine.events import EventEmitter
 from ._engine.loop import current_pid, engine
-from ._engine.outcome import Resolver
+from ._engine.outcome import Resolver, Sending
 from ._engine.protocol import Adapter
 from ._ops import Operation, check_extra_names, validate_batch, validate_item
 from .config import CommonOptions, check_exp_time
@@ -104,6 +109,31 @@ def _unknown_field_hint(op: Operation, params: Any, exc: ValidationError) -> Val
     return ValidationError(exc.field, f"is not a field of {op.op}; did you mean {match}?{hint}")
 
 
+@attrs.frozen
+class _Fast:
+    """What every single-item call of one op on one client shares on the fast path
+    (:meth:`FacadeBase._one`): a call that passes the op's generated check is sent as
+    it is, with the client id and expiry of ``OutcomeRules.prepare`` filled inline."""
+
+    check: Callable[[Any], bool]
+    op: str
+    ws_key: str
+    result: Any
+    one: bool  # args is the item itself, not a list of it
+    id_field: str | None  # filled with a fresh client id when the call gives none
+    expiring: bool  # the call's deadline goes on the wire as its expiry
+    guards: frozenset[str] | None  # any of these given: the general path
+    need: str | None  # not given: the general path (OKX instIdCode resolution)
+
+
+def _never(params: Any) -> bool:
+    return False
+
+
+#: The plan of an op with no fast path: every call takes the general one.
+_NO_FAST = _Fast(_never, "", "", None, False, None, False, None, None)
+
+
 class FacadeBase:
     """State and helpers shared by the sync and async clients of one exchange."""
 
@@ -128,6 +158,7 @@ class FacadeBase:
         # The process that owns this client's sockets (see _check_process).
         self._pid = os.getpid()
         self._plans: dict[str, tuple[str, Any, bool, Any]] = {}
+        self._fast: dict[str, _Fast] = {}
 
     # -- public helpers ----------------------------------------------------------------
     def get_ws_client(self) -> EventEmitter:
@@ -251,6 +282,67 @@ class FacadeBase:
         if exp_time is not None:
             extras = self._extras(op, exp_time)
         return idx, RequestMeta(op.op, ws_key, items[0] if one else items, extras, result, t)
+
+    def _fast_need(self, op: Operation) -> str | None:
+        """A field a fast call of ``op`` must give (else the general path handles it)."""
+        return None
+
+    def _fast_plan(self, op: Operation) -> _Fast:
+        """``op``'s fast path on this client, worked out on its first call."""
+        plan = _NO_FAST
+        resolver = self._outcome
+        if resolver is not None and op.fast_check is not None and not op.batch:
+            ws_key, result, one, extras = self._plans.get(op.method) or self._plan(op)
+            quick = resolver.rules.quick(op.op, resolver.enabled)
+            if quick is not None and extras is None:
+                plan = _Fast(
+                    op.fast_check,
+                    op.op,
+                    ws_key,
+                    result,
+                    one,
+                    quick.id_field,
+                    quick.expiring,
+                    frozenset(quick.guards) or None,
+                    self._fast_need(op),
+                )
+        self._fast[op.method] = plan
+        return plan
+
+    def _one(self, op: Operation, params: Any) -> Coroutine[Any, Any, Any]:
+        """The engine coroutine of a generated single-item call (fields and options in
+        ``params``).
+
+        The fast path, every call's usual one: the generated check passes (so the call
+        gave no option either), and the call's own dict is sent as it is, with what
+        ``OutcomeRules.prepare`` would add (a client id, the expiry) filled here, with
+        no further calls. Anything else takes the general path (same result).
+        """
+        plan = self._fast.get(op.method) or self._fast_plan(op)
+        if plan.check(params) and self._pid == _loop_module._PID:
+            need, guards = plan.need, plan.guards
+            if (need is None or need in params) and (guards is None or guards.isdisjoint(params)):
+                field = plan.id_field
+                if field is not None and not params.get(field):
+                    params[field] = _outcomes.new_client_id()
+                timeout = self._config.request_timeout
+                started = monotonic()
+                if plan.expiring:
+                    sending = Sending(started, None, int((wall_time() + timeout) * 1000))
+                else:
+                    sending = Sending(started)
+                meta = RequestMeta(
+                    plan.op,
+                    plan.ws_key,
+                    params if plan.one else [params],
+                    sending,
+                    plan.result,
+                    timeout,
+                )
+                assert self._outcome is not None  # (a plan with a check has a resolver)
+                return self._outcome.call(0, meta, sending)
+        idx, meta = self._prepare_one(op, params)
+        return self._send(idx, meta, op)
 
     def _prepare_one(self, op: Operation, params: Any) -> tuple[int, RequestMeta]:
         """A single-item call, whose ``**params`` holds its fields and any call options.
@@ -385,8 +477,7 @@ class SyncFacade(FacadeBase):
 
     def _call_one(self, op: Operation, params: Any) -> Any:
         """What a generated single-item method runs: fields and options in ``params``."""
-        idx, meta = self._prepare_one(op, params)
-        return engine.run_sync(self._send(idx, meta, op), op.method)
+        return engine.run_sync(self._one(op, params), op.method)
 
     @staticmethod
     def _run(coro: Coroutine[Any, Any, T], what: str) -> T:
@@ -419,10 +510,10 @@ class AsyncFacade(FacadeBase):
 
     def _acall_one(self, op: Operation, params: Any) -> Awaitable[Any]:
         """What a generated single-item method awaits (see :meth:`_acall`)."""
-        idx, meta = self._prepare_one(op, params)
+        coro = self._one(op, params)
         if get_running_loop() is self._core.loop:
-            return self._send(idx, meta, op)
-        return engine.run_async(self._send(idx, meta, op))
+            return coro
+        return engine.run_async(coro)
 
     @staticmethod
     async def _run(coro: Coroutine[Any, Any, T], what: str) -> T:

@@ -54,6 +54,7 @@ __all__ = [
     "UNKNOWN",
     "Finding",
     "OutcomeRules",
+    "Quick",
     "Resolver",
     "Sending",
     "Target",
@@ -129,6 +130,20 @@ class Sending(msgspec.Struct, eq=False):
         return self.expires_ms
 
 
+@attrs.frozen
+class Quick:
+    """What ``OutcomeRules.prepare`` does to a single-item call of one op, so that the
+    facade can do it inline for a call that passed its generated check (the common
+    case) and gives none of the ``guards`` fields."""
+
+    #: The client-id field filled with ``new_client_id()`` when the call gives none.
+    id_field: str | None
+    #: Whether the call's deadline goes on the wire as its expiry (``deadline_ms``).
+    expiring: bool
+    #: Fields whose presence takes the call through ``prepare`` itself.
+    guards: tuple[str, ...] = ()
+
+
 @attrs.define(slots=True)
 class Target:
     """One order to look up for a request (item ``index`` of its args)."""
@@ -157,6 +172,11 @@ class OutcomeRules(Protocol):
     def prepare(self, op: str, meta: Any, resolve: bool) -> Sending:
         """Before sending (caller's thread): fill client ids and, when ``resolve``, the
         default expiry; return the record that travels as the request's extras."""
+        ...
+
+    def quick(self, op: str, resolve: bool) -> Quick | None:
+        """What ``prepare`` does to a single-item call of ``op``; ``None`` when a call of
+        it must always go through ``prepare``."""
         ...
 
     def resolvable(self, op: str) -> bool: ...

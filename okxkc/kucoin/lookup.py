@@ -35,6 +35,7 @@ from .._engine.outcome import (
     PLACE,
     UNKNOWN,
     Finding,
+    Quick,
     Sending,
     Target,
 )
@@ -141,6 +142,16 @@ class KucoinLookups:
             sending = Sending(started)
         meta.extras = sending
         return sending
+
+    def quick(self, op: str, resolve: bool) -> Quick | None:
+        if op in _BATCH_PLACES:
+            return None  # its items are a list
+        expiring = resolve and op in _EXPIRING
+        return Quick(
+            "clientOid" if op in _PLACES else None,
+            expiring,
+            ("allowMaxTimeWindow", "clientTimestamp") if expiring else (),
+        )
 
     # -- what to look up ---------------------------------------------------------------
     def resolvable(self, op: str) -> bool:

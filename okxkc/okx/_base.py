@@ -129,6 +129,14 @@ class OkxClientBase(FacadeBase):
     def _inst_id(self, code: int) -> str | None:
         return next((i for i, c in self._codes.codes.items() if c == code), None)
 
+    def _fast_need(self, op: Operation) -> str | None:
+        # A call by instId takes the general path: its instIdCode is looked up (_send).
+        return (
+            "instIdCode"
+            if op.needs_instrument_code and self._okx.resolve_instrument_codes
+            else None
+        )
+
     def _send(self, idx: int, meta: RequestMeta, op: Operation | None) -> Coroutine[Any, Any, Any]:
         if op is None:
             return self._core.request(idx, meta)

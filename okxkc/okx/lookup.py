@@ -28,6 +28,7 @@ from .._engine.outcome import (
     PLACE,
     UNKNOWN,
     Finding,
+    Quick,
     Sending,
     Target,
 )
@@ -109,6 +110,11 @@ class OkxLookups:
             sending = Sending(started)
         meta.extras = sending
         return sending
+
+    def quick(self, op: str, resolve: bool) -> Quick | None:
+        spec = _OPS.get(op)
+        place = spec is not None and spec[0] == PLACE
+        return Quick("clOrdId" if place else None, resolve and op in _EXPIRING)
 
     # -- what to look up ---------------------------------------------------------------
     def resolvable(self, op: str) -> bool:
