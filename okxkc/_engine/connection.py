@@ -103,9 +103,9 @@ class Connection:
                 frame = ctx.adapter.encode(rid, meta.op, meta.args, meta.extras)
             except (TypeError, ValueError, OverflowError) as exc:
                 raise ValidationError("params", f"cannot be encoded for {meta.op}: {exc}") from None
-            entry = self.correlator.add(rid, meta, sock.gen, deadline, self._timeout_error)
-            if _log.isEnabledFor(logging.DEBUG):
-                _log.debug("send %s %s: %s", self.ws_key, meta.op, frame.decode())
+            correlator = self.correlator
+            # Registered before the write: a reply, however quick, finds its call.
+            entry = correlator.register(rid, meta, sock.gen, deadline, self._timeout_error)
             # Without compression send_frame writes the frame synchronously before its
             # first await (flow control): from here on the request may be on the wire,
             # so a timeout, a cancel or an error while draining is "outcome unknown",
@@ -114,20 +114,25 @@ class Connection:
             try:
                 await sock.ws.send_frame(frame, _TEXT)
             except asyncio.CancelledError:
-                self.correlator.abandon(entry)
+                correlator.abandon(entry)
                 raise
             except Exception as exc:
                 if _not_written(exc):
                     # The server closed the socket an instant ago: nothing left okxkc,
                     # so the request waits for the next socket like any other.
                     entry.sent = False
-                    self.correlator.pop(rid)
+                    correlator.pop(rid)
                     self._mark_lost(sock)
                     continue
                 # A failed write means a broken socket: cut it, and the reader fails
                 # every request in flight on it (this one too) with ConnectionLostError.
                 _log.info("write on the %s socket failed (%r): closing it", self.ws_key, exc)
                 self._cut(sock)
+            # What is left runs while the request travels: it adds nothing to the round
+            # trip (the loop would otherwise wait idle for the reply).
+            correlator.arm(entry)
+            if _log.isEnabledFor(logging.DEBUG):
+                _log.debug("sent %s %s: %s", self.ws_key, meta.op, frame.decode())
             try:
                 return await entry.future
             except asyncio.CancelledError:

@@ -115,6 +115,24 @@ class Correlator:
         on_timeout: Callable[[Pending], BaseException],
     ) -> Pending:
         """Register a request; it fails with ``on_timeout(entry)`` at ``deadline`` (monotonic)."""
+        entry = self.register(request_id, meta, socket_gen, deadline, on_timeout)
+        self.arm(entry)
+        return entry
+
+    def register(
+        self,
+        request_id: str,
+        meta: Any,
+        socket_gen: int,
+        deadline: float,
+        on_timeout: Callable[[Pending], BaseException],
+    ) -> Pending:
+        """The first half of :meth:`add`: a reply to ``request_id`` now finds its entry.
+
+        The deadline timer is armed for it only by :meth:`arm`: the connection registers
+        a request before writing it and arms it just after, while the reply is on its
+        way, so the timer costs the round trip nothing.
+        """
         pending = self.pending
         if request_id in pending:
             raise RuntimeError(f"request id {request_id!r} already pending")
@@ -127,13 +145,16 @@ class Correlator:
             self._in_order = False
         self._last_deadline = deadline
         pending[request_id] = entry
-        if deadline < self._timer_at:
-            self._arm(deadline)
         if self._idle_watch:
             watch = self._idle_watch.get(socket_gen)
             if watch is not None:
                 watch[0] += 1
         return entry
+
+    def arm(self, entry: Pending) -> None:
+        """Keep ``entry``'s deadline (see :meth:`register`); harmless once it has ended."""
+        if entry.deadline < self._timer_at:
+            self._arm(entry.deadline)
 
     def _arm(self, at: float) -> None:
         if self._timer is not None:
