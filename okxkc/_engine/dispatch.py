@@ -79,10 +79,30 @@ class Dispatcher:
         if len(data) > MAX_FRAME:
             self.hostile(f"frame of {len(data)} bytes ignored (limit {MAX_FRAME})", None)
             return
+        adapter = ctx.adapter
         try:
-            inc = ctx.adapter.classify(data)
+            inc = adapter.classify(data)
         except Exception as exc:
             self.hostile(f"unparseable frame ignored: {exc}", data)
+            return
+        if type(inc) is not Incoming:
+            # A reply decoded in one pass (the common case): no Incoming record unless
+            # it is not a plain success of its call.
+            rid = inc.id
+            entry = self.correlator.pop(rid)
+            if entry is not None:
+                result = adapter.finish_reply(entry.meta, inc, self.ws_key)
+                if result is not None:
+                    fut = entry.future
+                    if not fut.done():
+                        fut.set_result(result)
+                    if ctx.wants("response"):
+                        inc = Incoming(_RESPONSE, inc, rid, None, data)
+                        ctx.emit("response", self._reply_event(inc))
+                    return
+                self._settle(entry, Incoming(_RESPONSE, inc, rid, None, data))
+            else:
+                self._unmatched(Incoming(_RESPONSE, inc, rid, None, data), rid)
             return
         kind = inc.kind
         if kind == _RESPONSE:
@@ -91,18 +111,8 @@ class Dispatcher:
             entry = self.correlator.pop(rid)
             if entry is None:
                 self._unmatched(inc, rid)
-                return
-            # _settle, written out: every reply runs this.
-            try:
-                result = ctx.adapter.finish(entry.meta, inc, self.ws_key)
-            except Exception as exc:
-                self._failed(entry, inc, exc)
-                return
-            fut = entry.future
-            if not fut.done():
-                fut.set_result(result)
-            if ctx.wants("response"):
-                ctx.emit("response", self._reply_event(inc))
+            else:
+                self._settle(entry, inc)
         elif kind == Kind.PONG:
             return
         elif kind == Kind.NOTICE:

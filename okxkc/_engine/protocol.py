@@ -88,11 +88,21 @@ class Adapter(Protocol):
     def encode(self, request_id: str, op: str, args: Any, extras: Any) -> bytes:
         """The request frame."""
 
-    def classify(self, frame: str | bytes) -> Incoming:
-        """Decode and classify one inbound frame (raises ``ValueError`` on garbage)."""
+    def classify(self, frame: str | bytes) -> Any:
+        """Decode and classify one inbound frame (raises ``ValueError`` on garbage).
+
+        An :class:`Incoming`, or (the common case) a reply to an op of the table
+        decoded in one pass: any other object, whose non-empty ``id`` names the
+        request it answers; the engine hands it to :meth:`finish_reply`.
+        """
 
     def finish(self, meta: Any, incoming: Incoming, ws_key: str) -> Any:
         """Turn a reply into the call's result, or raise an ``ExchangeError``."""
+
+    def finish_reply(self, meta: Any, reply: Any, ws_key: str) -> Any:
+        """The call's result from a one-pass reply of :meth:`classify` that is a success
+        of the call's own op; ``None`` for anything else, which the engine then hands
+        to :meth:`finish` as ``Incoming(Kind.RESPONSE, reply, reply.id, None, frame)``."""
 
     def describe(self, incoming: Incoming) -> dict[str, Any]:
         """The frame as a plain dict, for events and logs."""

@@ -286,7 +286,7 @@ class KucoinAdapter:
             args["clientTimestamp"] = self.clock.now_ms()
         return _encoder.encode({"id": request_id, "op": op, "args": args})
 
-    def classify(self, frame: str | bytes) -> Incoming:
+    def classify(self, frame: str | bytes) -> Any:
         try:
             # A reply to an op of the table: envelope and typed data in one pass.
             reply = _reply_decoder.decode(frame)
@@ -294,7 +294,7 @@ class KucoinAdapter:
             pass  # not one (pong, an event, data that does not fit): read it plainly
         else:
             if reply.id:
-                return Incoming(Kind.RESPONSE, reply, reply.id, None, frame)
+                return reply
         env = _env_decoder.decode(frame)
         op = env.op
         if op == "pong":
@@ -329,6 +329,25 @@ class KucoinAdapter:
                 v = msgspec.to_builtins(v)
             out[f] = v
         return out
+
+    def finish_reply(self, meta: Any, reply: Any, ws_key: str) -> KucoinResponse[Any] | None:
+        spec: ResultSpec = meta.result
+        if type(reply) is not spec.reply_type or reply.code != SUCCESS:
+            return None
+        data = reply.data
+        if spec.is_list and isinstance(data, list) and data:
+            return None  # items may have failed one by one: finish() tells
+        return KucoinResponse(
+            id=reply.id,
+            op=spec.op,
+            code=SUCCESS,
+            msg=reply.msg,
+            data=data,
+            inTime=reply.inTime,
+            outTime=reply.outTime,
+            rate_limit=reply.userRateLimit or reply.rateLimit,
+            ws_key=ws_key,
+        )
 
     def finish(self, meta: Any, incoming: Incoming, ws_key: str) -> KucoinResponse[Any]:
         env = incoming.envelope

@@ -308,17 +308,18 @@ class OkxAdapter:
                 msg["expTime"] = str(exp_abs)
         return _encoder.encode(msg)
 
-    def classify(self, frame: str | bytes) -> Incoming:
-        if frame == b"pong" or frame == "pong":
-            return Incoming(Kind.PONG)
+    def classify(self, frame: str | bytes) -> Any:
         try:
             # A reply to an op of the table: envelope and typed items in one pass.
             reply = _reply_decoder.decode(frame)
-        except msgspec.ValidationError:
-            pass  # not one (an event, or data that does not fit): read it plainly
+        except msgspec.DecodeError:
+            # Not one (the heartbeat's "pong", an event, data that does not fit): read
+            # it plainly.
+            if frame == b"pong" or frame == "pong":
+                return Incoming(Kind.PONG)
         else:
             if reply.id:
-                return Incoming(Kind.RESPONSE, reply, reply.id, None, frame)
+                return reply
         env = _env_decoder.decode(frame)
         if env.id:
             # Any frame with an id answers one request, whatever its shape (a
@@ -355,6 +356,21 @@ class OkxAdapter:
                 continue
             out[f] = msgspec.json.decode(v) if isinstance(v, msgspec.Raw) else v
         return out
+
+    def finish_reply(self, meta: Any, reply: Any, ws_key: str) -> OkxResponse[Any] | None:
+        spec: ResultSpec = meta.result
+        if type(reply) is not spec.reply_type or reply.event is not None or reply.code != "0":
+            return None
+        return OkxResponse(
+            id=reply.id,
+            op=spec.op,
+            code="0",
+            msg=reply.msg,
+            data=reply.data,
+            inTime=reply.inTime,
+            outTime=reply.outTime,
+            ws_key=ws_key,
+        )
 
     def finish(self, meta: Any, incoming: Incoming, ws_key: str) -> OkxResponse[Any]:
         env: Any = incoming.envelope
