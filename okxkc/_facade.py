@@ -339,8 +339,13 @@ class FacadeBase:
                     plan.result,
                     timeout,
                 )
-                assert self._outcome is not None  # (a plan with a check has a resolver)
-                return self._outcome.call(0, meta, sending)
+                # The connection's own request coroutine when it exists (one coroutine
+                # layer per call); the deadline counts from the call's start.
+                core = self._core
+                conn = core.connections.get((0, plan.ws_key))
+                if conn is not None and core.pacers is None:
+                    return conn.request(meta, started + timeout)
+                return core.request(0, meta)
         idx, meta = self._prepare_one(op, params)
         return self._send(idx, meta, op)
 
@@ -421,7 +426,8 @@ class FacadeBase:
         if outcome is None or op is None:
             return self._core.request(idx, meta)
         # Client ids and default expiry are filled here, in the caller's thread.
-        return outcome.call(idx, meta, outcome.rules.prepare(op.op, meta, outcome.enabled))
+        outcome.rules.prepare(op.op, meta, outcome.enabled)
+        return self._core.request(idx, meta)
 
     # -- what the generated lifecycle methods run ------------------------------------------
     def _raw_request(

@@ -139,12 +139,6 @@ class _Core:
         self.gets: list[str] = []
         self.events: list[tuple[str, Mapping[str, Any]]] = []
 
-    def send(self, idx: int, meta: Any) -> Any:
-        return self.request(idx, meta)
-
-    async def request(self, idx: int, meta: Any) -> Any:
-        raise self.exc
-
     async def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
         self.gets.append(url)
         return self.script(url)
@@ -157,6 +151,12 @@ def _resolver(core: _Core, clock: Clock, **kw: Any) -> Resolver:
     opts = dict(enabled=True, settle=0.2, grace=1.0)
     opts.update(kw)
     return Resolver(core, OkxLookups("https://x.test", clock, False), **opts)  # type: ignore[arg-type]
+
+
+async def _call(r: Resolver, core: _Core, meta: _Meta, sending: Sending) -> Any:
+    """A call whose request ended with ``core.exc``, as the connection hands it over."""
+    meta.extras = sending
+    return await r.settle_lost(0, meta, core.exc)  # type: ignore[arg-type]
 
 
 async def test_not_found_before_the_exchange_clock_passes_the_expiry_proves_nothing() -> None:
@@ -175,7 +175,7 @@ async def test_not_found_before_the_exchange_clock_passes_the_expiry_proves_noth
     sending = Sending(time.monotonic(), expires_ms=expires, request_id="r1")
     t0 = time.monotonic()
     with pytest.raises(NotExecutedError) as err:
-        await r.call(0, meta, sending)
+        await _call(r, core, meta, sending)
     # our clock passed the expiry after 150 ms, the exchange's only after 350 ms
     assert time.monotonic() - t0 >= 0.35
     assert err.value.lookup is not None and err.value.lookup.server_time_ms is not None
@@ -196,7 +196,7 @@ async def test_a_place_without_expiry_is_unknown_after_the_settle_time() -> None
     meta = _Meta("sprd-order", [{"clOrdId": "s1"}], 0.1)
     t0 = time.monotonic()
     with pytest.raises(RequestTimeoutError) as err:
-        await r.call(0, meta, Sending(time.monotonic()))
+        await _call(r, core, meta, Sending(time.monotonic()))
     assert 0.2 <= time.monotonic() - t0 < 1.0
     assert err.value.lookup is not None and err.value.lookup.verdict == "unknown"
     assert all("/public/time" not in u for u in core.gets)  # nothing to prove by the clock
@@ -211,7 +211,9 @@ async def test_not_sent_and_disabled_are_left_alone() -> None:
         core = _Core(exc, lambda url: pytest.fail("no lookup expected"))
         r = _resolver(core, clock, enabled=enabled)
         with pytest.raises(type(exc)) as err:
-            await r.call(0, _Meta("order", [{"instId": "X", "clOrdId": "a"}], 0.1), Sending(0.0))
+            await _call(
+                r, core, _Meta("order", [{"instId": "X", "clOrdId": "a"}], 0.1), Sending(0.0)
+            )
         assert err.value.lookup is None and err.value.request is not None
         assert core.gets == [] and core.events == []
 
@@ -227,6 +229,8 @@ async def test_lookups_end_by_the_timeout_plus_grace_when_rest_hangs() -> None:
     r = _resolver(core, clock, grace=0.3)
     t0 = time.monotonic()
     with pytest.raises(ConnectionLostError) as err:
-        await r.call(0, _Meta("cancel-order", [{"instId": "X", "ordId": "1"}], 0.2), Sending(t0))
+        await _call(
+            r, core, _Meta("cancel-order", [{"instId": "X", "ordId": "1"}], 0.2), Sending(t0)
+        )
     assert time.monotonic() - t0 < 0.2 + 0.3 + 0.2
     assert err.value.lookup is not None and err.value.lookup.items[0].state == "lookup failed"

@@ -87,57 +87,64 @@ class Connection:
     # -- public (engine loop only) ---------------------------------------------------
     async def request(self, meta: RequestMeta, deadline: float) -> Any:
         """Send one request and wait for its reply until ``deadline`` (``time.monotonic()``)."""
-        while True:
-            sock = self._sock
-            while sock is None or not writable(sock):
-                if sock is not None:
-                    # Being cut or closed and the reader has not seen that yet: this
-                    # request was not written, so it may wait for the next socket.
-                    self._mark_lost(sock)
-                await self._wait_ready(meta, deadline)
-                # Whatever became ready, send on the socket that is current now.
+        try:
+            while True:
                 sock = self._sock
-            ctx = self.ctx
-            rid = ctx.next_id()
-            try:
-                frame = ctx.adapter.encode(rid, meta.op, meta.args, meta.extras)
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise ValidationError("params", f"cannot be encoded for {meta.op}: {exc}") from None
-            correlator = self.correlator
-            # Registered before the write: a reply, however quick, finds its call.
-            entry = correlator.register(rid, meta, sock.gen, deadline, self._timeout_error)
-            # Without compression send_frame writes the frame synchronously before its
-            # first await (flow control): from here on the request may be on the wire,
-            # so a timeout, a cancel or an error while draining is "outcome unknown",
-            # never "not sent".
-            entry.sent = True
-            try:
-                await sock.ws.send_frame(frame, _TEXT)
-            except asyncio.CancelledError:
-                correlator.abandon(entry)
-                raise
-            except Exception as exc:
-                if _not_written(exc):
-                    # The server closed the socket an instant ago: nothing left okxkc,
-                    # so the request waits for the next socket like any other.
-                    entry.sent = False
-                    correlator.pop(rid)
-                    self._mark_lost(sock)
-                    continue
-                # A failed write means a broken socket: cut it, and the reader fails
-                # every request in flight on it (this one too) with ConnectionLostError.
-                _log.info("write on the %s socket failed (%r): closing it", self.ws_key, exc)
-                self._cut(sock)
-            # What is left runs while the request travels: it adds nothing to the round
-            # trip (the loop would otherwise wait idle for the reply).
-            correlator.arm(entry)
-            if _log.isEnabledFor(logging.DEBUG):
-                _log.debug("sent %s %s: %s", self.ws_key, meta.op, frame.decode())
-            try:
-                return await entry.future
-            except asyncio.CancelledError:
-                self.correlator.abandon(entry)
-                raise
+                while sock is None or not writable(sock):
+                    if sock is not None:
+                        # Being cut or closed and the reader has not seen that yet: this
+                        # request was not written, so it may wait for the next socket.
+                        self._mark_lost(sock)
+                    await self._wait_ready(meta, deadline)
+                    # Whatever became ready, send on the socket that is current now.
+                    sock = self._sock
+                ctx = self.ctx
+                rid = ctx.next_id()
+                try:
+                    frame = ctx.adapter.encode(rid, meta.op, meta.args, meta.extras)
+                except (TypeError, ValueError, OverflowError) as exc:
+                    raise ValidationError(
+                        "params", f"cannot be encoded for {meta.op}: {exc}"
+                    ) from None
+                correlator = self.correlator
+                # Registered before the write: a reply, however quick, finds its call.
+                entry = correlator.register(rid, meta, sock.gen, deadline, self._timeout_error)
+                # Without compression send_frame writes the frame synchronously before its
+                # first await (flow control): from here on the request may be on the wire,
+                # so a timeout, a cancel or an error while draining is "outcome unknown",
+                # never "not sent".
+                entry.sent = True
+                try:
+                    await sock.ws.send_frame(frame, _TEXT)
+                except asyncio.CancelledError:
+                    correlator.abandon(entry)
+                    raise
+                except Exception as exc:
+                    if _not_written(exc):
+                        # The server closed the socket an instant ago: nothing left okxkc,
+                        # so the request waits for the next socket like any other.
+                        entry.sent = False
+                        correlator.pop(rid)
+                        self._mark_lost(sock)
+                        continue
+                    # A failed write means a broken socket: cut it, and the reader fails
+                    # every request in flight on it (this one too) with ConnectionLostError.
+                    _log.info("write on the %s socket failed (%r): closing it", self.ws_key, exc)
+                    self._cut(sock)
+                # What is left runs while the request travels: it adds nothing to the round
+                # trip (the loop would otherwise wait idle for the reply).
+                correlator.arm(entry)
+                if _log.isEnabledFor(logging.DEBUG):
+                    _log.debug("sent %s %s: %s", self.ws_key, meta.op, frame.decode())
+                try:
+                    return await entry.future
+                except asyncio.CancelledError:
+                    self.correlator.abandon(entry)
+                    raise
+        except (ConnectionLostError, RequestTimeoutError) as exc:
+            # Lost (the socket, or no reply by the deadline): settled by lookup when
+            # the client resolves unknown outcomes, else the error stands.
+            return await self.ctx.lost(self.ctx.account_index, meta, exc)
 
     async def connect(self, deadline: float) -> None:
         """Connect and authenticate now (``connect_ws_api``); clears a past login rejection."""

@@ -72,3 +72,6 @@ class ConnectionContext:
     wants: Callable[[str], bool]
     #: Awaited before every connect attempt (e.g. server-time sync).
     before_connect: Callable[[], Awaitable[None]]
+    #: A request ended with ``ConnectionLostError`` or ``RequestTimeoutError``: what the
+    #: call ends with instead (settled by lookup), or the error raised again.
+    lost: Callable[[int, RequestMeta, Exception], Awaitable[Any]]

@@ -63,6 +63,9 @@ class ClientCore:
         self.pacers: dict[int, Pacer] | None = {} if options.pacing else None
         #: Awaited before every connect attempt (e.g. server-time sync).
         self.before_connect: Callable[[], Awaitable[None]] | None = None
+        #: Settles a request whose reply was lost (the client's resolver): awaited with
+        #: (account index, meta, the error); ``None``: the error stands.
+        self.on_lost: Callable[[int, RequestMeta, Exception], Awaitable[Any]] | None = None
 
     # -- events ----------------------------------------------------------------------
     def emit(self, event: str, payload: Mapping[str, Any]) -> None:
@@ -104,6 +107,7 @@ class ClientCore:
                 emit=self.emitter.emit,
                 wants=self.emitter.wants,
                 before_connect=self._before_connect,
+                lost=self._lost,
             )
             conn = self.connections[(account_index, ws_key)] = Connection(ctx, ws_key)
         return conn
@@ -118,6 +122,12 @@ class ClientCore:
             timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
         )
 
+    async def _lost(self, account_index: int, meta: RequestMeta, exc: Exception) -> Any:
+        hook = self.on_lost
+        if hook is None:
+            raise exc
+        return await hook(account_index, meta, exc)
+
     async def _before_connect(self) -> None:
         hook = self.before_connect
         if hook is not None:
@@ -127,8 +137,8 @@ class ClientCore:
     def send(self, account_index: int, meta: RequestMeta) -> Awaitable[Any]:
         """On the engine loop: what :meth:`request` awaits, with no frame of its own.
 
-        The request coroutine of the (account, ws key) connection, for a caller that
-        awaits it at once (the resolver's call).
+        The request coroutine of the (account, ws key) connection (or the pacer's
+        wrapper of it), for a caller that awaits it at once.
         """
         if self.closed:
             raise ClientClosedError("client is closed")
@@ -155,7 +165,10 @@ class ClientCore:
         costs = self.adapter.pacing_costs(meta.op, meta.args)
         if not costs:
             return await conn.request(meta, deadline)
-        slots = await pacer.acquire(costs, deadline, meta.op)
+        try:
+            slots = await pacer.acquire(costs, deadline, meta.op)
+        except RequestTimeoutError as exc:  # not sent: the error stands, with its request
+            return await self._lost(account_index, meta, exc)
         try:
             return await conn.request(meta, deadline)
         finally:

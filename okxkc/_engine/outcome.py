@@ -27,7 +27,7 @@ import itertools
 import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -207,10 +207,6 @@ class OutcomeRules(Protocol):
 class _Core(Protocol):
     accounts: list[Any]
 
-    async def request(self, account_index: int, meta: Any) -> Any: ...
-
-    def send(self, account_index: int, meta: Any) -> Awaitable[Any]: ...
-
     async def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any: ...
 
     def emit(self, event: str, payload: Mapping[str, Any]) -> None: ...
@@ -228,22 +224,29 @@ class Resolver:
         self.settle = settle
         self.grace = grace
 
-    async def call(self, idx: int, meta: Any, sending: Sending) -> Any:
-        """``core.send``, with a lost reply settled by lookup (see the module doc)."""
-        try:
-            return await self.core.send(idx, meta)
-        except (ConnectionLostError, RequestTimeoutError) as exc:
-            exc.request = SentRequest(meta.op, sending.request_id, meta.args, meta.ws_key)
-            if (
-                not self.enabled
-                or (isinstance(exc, RequestTimeoutError) and not exc.sent)
-                or not self.rules.resolvable(meta.op)
-            ):
-                raise
-            targets = self.rules.targets(meta.op, meta.args, sending)
-            if not targets:
-                raise
-            return await self._settle(idx, meta, sending, targets, exc)
+    async def settle_lost(self, idx: int, meta: Any, exc: Exception) -> Any:
+        """A request of account ``idx`` ended with ``exc`` (``ConnectionLostError`` or
+        ``RequestTimeoutError``): the call's definite answer, found by lookup, or ``exc``
+        raised again (with ``.request``, and ``.lookup`` when one ran).
+
+        The engine's ``ClientCore.on_lost``: the connection awaits it in place of the
+        error, so a call costs no coroutine layer of its own for this.
+        """
+        sending = meta.extras
+        if type(sending) is not Sending:
+            raise exc  # not a call of the generated methods (a raw request)
+        assert isinstance(exc, (ConnectionLostError, RequestTimeoutError))
+        exc.request = SentRequest(meta.op, sending.request_id, meta.args, meta.ws_key)
+        if (
+            not self.enabled
+            or (isinstance(exc, RequestTimeoutError) and not exc.sent)
+            or not self.rules.resolvable(meta.op)
+        ):
+            raise exc
+        targets = self.rules.targets(meta.op, meta.args, sending)
+        if not targets:
+            raise exc
+        return await self._settle(idx, meta, sending, targets, exc)
 
     # -- the lookup loop -------------------------------------------------------------
     async def _settle(

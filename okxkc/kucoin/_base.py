@@ -65,6 +65,7 @@ class KucoinClientBase(FacadeBase):
             settle=config.settle_time,
             grace=config.resolve_grace,
         )
+        self._core.on_lost = self._outcome.settle_lost
         if config.time_sync:
             self._core.before_connect = TimeSync(
                 self._server_ms, self._set_time_offset, self._exchange

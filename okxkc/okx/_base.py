@@ -11,7 +11,7 @@ from typing import Any
 
 from .._engine.clock import TimeSync
 from .._engine.core import RequestMeta
-from .._engine.outcome import Resolver, Sending
+from .._engine.outcome import Resolver
 from .._facade import FacadeBase
 from .._ops import Operation, use_checks
 from ..config import INST_TYPES, OkxConfig, build_config
@@ -70,6 +70,7 @@ class OkxClientBase(FacadeBase):
             settle=config.settle_time,
             grace=config.resolve_grace,
         )
+        self._core.on_lost = self._outcome.settle_lost
         if config.time_sync:
             self._core.before_connect = TimeSync(
                 self._server_ms, self._set_time_offset, self._exchange
@@ -142,7 +143,7 @@ class OkxClientBase(FacadeBase):
             return self._core.request(idx, meta)
         outcome = self._outcome
         assert outcome is not None
-        sending = outcome.rules.prepare(op.op, meta, outcome.enabled)
+        outcome.rules.prepare(op.op, meta, outcome.enabled)
         if op.needs_instrument_code and self._okx.resolve_instrument_codes:
             missing = resolved = False
             codes = self._codes
@@ -156,14 +157,12 @@ class OkxClientBase(FacadeBase):
                         del item["instId"]
                         resolved = True
             if missing:
-                return self._resolve_then_send(idx, meta, op.batch, sending)
+                return self._resolve_then_send(idx, meta, op.batch)
             if resolved:
-                return self._watch_codes(idx, meta, sending)
-        return outcome.call(idx, meta, sending)
+                return self._watch_codes(idx, meta)
+        return self._core.request(idx, meta)
 
-    async def _resolve_then_send(
-        self, idx: int, meta: RequestMeta, batch: bool, sending: Sending
-    ) -> Any:
+    async def _resolve_then_send(self, idx: int, meta: RequestMeta, batch: bool) -> Any:
         # The lookup counts against the call's own deadline: what it uses is taken
         # off the time left for the request itself.
         loop = asyncio.get_running_loop()
@@ -185,13 +184,11 @@ class OkxClientBase(FacadeBase):
                 op=meta.op,
             ) from None
         meta.timeout = max(0.001, meta.timeout - (loop.time() - start))
-        return await self._watch_codes(idx, meta, sending)
+        return await self._watch_codes(idx, meta)
 
-    async def _watch_codes(self, idx: int, meta: RequestMeta, sending: Sending) -> Any:
-        outcome = self._outcome
-        assert outcome is not None
+    async def _watch_codes(self, idx: int, meta: RequestMeta) -> Any:
         try:
-            return await outcome.call(idx, meta, sending)
+            return await self._core.request(idx, meta)
         except ExchangeError as exc:
             # 51001: that instrument code is unknown to the exchange now; drop our
             # mapping so the next call refetches it. The request is not re-sent.
