@@ -47,17 +47,19 @@ def _field_test(p: Param, patterns: dict[str, str]) -> list[str] | None:
     if kind is Kind.DEC:
         if p.min is not None or p.max is not None or p.integral:
             return None
-        conds = [
-            "type(value) is not str",
-            f"len(value) > {MAX_DECIMAL_LEN}",
-            "not value.isascii()",
-            # digits, or digits, one dot, digits
-            "not (value.isdigit() or (value.replace('.', '', 1).isdigit()"
-            " and value[0] != '.' and value[-1] != '.'))",
-        ]
+        conds = ["type(value) is not str", f"len(value) > {MAX_DECIMAL_LEN}"]
+        if not p.positive:
+            conds.append("not value")
+        # ASCII digits, or ASCII digits, one dot, ASCII digits: stripping the digits off
+        # both ends leaves nothing, or one dot that had digits on both sides.
+        conds.append(
+            "((rest := value.strip('0123456789'))"
+            " and (rest != '.' or value[0] == '.' or value[-1] == '.'))"
+        )
         if p.positive:
             # Canonical and made of digits and one inner dot: positive when a digit
-            # other than 0 is left after stripping zeros and the dot.
+            # other than 0 is left after stripping zeros and the dot (an empty string
+            # leaves none).
             conds.append("not value.strip('0.')")
         return conds
     if kind is Kind.INT:

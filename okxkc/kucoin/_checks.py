@@ -35,7 +35,7 @@ def check_submit_new_spot_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'price' or key == 'size' or key == 'funds' or key == 'visibleSize':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'timeInForce':
             if type(value) is not str or value not in {'GTC', 'GTT', 'IOC', 'FOK'}:
@@ -73,7 +73,7 @@ def check_modify_spot_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'newPrice' or key == 'newSize':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         else:
             return False
@@ -113,7 +113,7 @@ def check_submit_sync_spot_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'price' or key == 'size' or key == 'funds' or key == 'visibleSize':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'timeInForce':
             if type(value) is not str or value not in {'GTC', 'GTT', 'IOC', 'FOK'}:
@@ -174,7 +174,7 @@ def check_submit_margin_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or value not in {'DC', 'CO', 'CN', 'CB'}:
                 return False
         elif key == 'price' or key == 'size' or key == 'funds' or key == 'visibleSize':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'timeInForce':
             if type(value) is not str or value not in {'GTC', 'GTT', 'IOC', 'FOK'}:
@@ -235,7 +235,7 @@ def check_submit_futures_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or value not in {'TP', 'MP', 'IP'}:
                 return False
         elif key == 'stopPrice' or key == 'price' or key == 'qty' or key == 'valueQty' or key == 'visibleSize':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'reduceOnly' or key == 'closeOrder' or key == 'forceHold' or key == 'postOnly' or key == 'hidden' or key == 'iceberg':
             if value is not True and value is not False:
@@ -299,7 +299,7 @@ def check_submit_multiple_futures_orders(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or value not in {'TP', 'MP', 'IP'}:
                 return False
         elif key == 'stopPrice' or key == 'price' or key == 'qty' or key == 'valueQty' or key == 'visibleSize':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'reduceOnly' or key == 'closeOrder' or key == 'forceHold' or key == 'postOnly' or key == 'hidden' or key == 'iceberg':
             if value is not True and value is not False:
@@ -337,7 +337,7 @@ def check_submit_uta_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or value not in {'LIMIT', 'MARKET'}:
                 return False
         elif key == 'size' or key == 'price' or key == 'triggerPrice' or key == 'tpTriggerPrice' or key == 'slTriggerPrice' or key == 'leverage':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'sizeUnit':
             if type(value) is not str or value not in {'BASECCY', 'QUOTECCY', 'UNIT'}:
@@ -393,7 +393,7 @@ def check_amend_uta_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or len(value) > 40 or not value.isascii():
                 return False
         elif key == 'newPrice' or key == 'newSize' or key == 'tpTriggerPrice' or key == 'slTriggerPrice':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'sizeUnit':
             if type(value) is not str or value not in {'BASECCY', 'QUOTECCY', 'UNIT'}:

@@ -32,7 +32,7 @@ def check_submit_new_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or value not in {'market', 'limit', 'post_only', 'fok', 'ioc', 'optimal_limit_ioc', 'mmp', 'mmp_and_post_only', 'elp', 'rpi'}:
                 return False
         elif key == 'sz' or key == 'px' or key == 'pxUsd' or key == 'pxVol':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'instId' or key == 'ccy' or key == 'tradeQuoteCcy':
             if type(value) is not str or not value.isascii():
@@ -82,7 +82,7 @@ def check_submit_multiple_orders(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or value not in {'market', 'limit', 'post_only', 'fok', 'ioc', 'optimal_limit_ioc', 'mmp', 'mmp_and_post_only', 'elp', 'rpi'}:
                 return False
         elif key == 'sz' or key == 'px' or key == 'pxUsd' or key == 'pxVol':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'instId' or key == 'ccy' or key == 'tradeQuoteCcy':
             if type(value) is not str or not value.isascii():
@@ -166,7 +166,7 @@ def check_amend_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'newSz' or key == 'newPx' or key == 'newPxUsd' or key == 'newPxVol':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'cxlOnFail':
             if value is not True and value is not False:
@@ -192,7 +192,7 @@ def check_amend_multiple_orders(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'newSz' or key == 'newPx' or key == 'newPxUsd' or key == 'newPxVol':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'cxlOnFail':
             if value is not True and value is not False:
@@ -232,7 +232,7 @@ def check_submit_spread_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or value not in {'market', 'limit', 'post_only', 'ioc'}:
                 return False
         elif key == 'sz':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'clOrdId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
@@ -241,7 +241,7 @@ def check_submit_spread_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or not _PATTERN_1(value) or not value.isascii():
                 return False
         elif key == 'px':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')):
+            if type(value) is not str or len(value) > 100 or not value or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')):
                 return False
         else:
             return False
@@ -258,10 +258,10 @@ def check_amend_spread_order(out: Mapping[str, Any]) -> bool:
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'newSz':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')) or not value.strip('0.'):
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'newPx':
-            if type(value) is not str or len(value) > 100 or not value.isascii() or not (value.isdigit() or (value.replace('.', '', 1).isdigit() and value[0] != '.' and value[-1] != '.')):
+            if type(value) is not str or len(value) > 100 or not value or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')):
                 return False
         else:
             return False
