@@ -6,6 +6,7 @@ Pure protocol: no I/O and no aiohttp here; the engine does the talking.
 
 from __future__ import annotations
 
+from time import time as wall_time
 from typing import Any
 from urllib.parse import quote
 
@@ -268,15 +269,19 @@ class KucoinAdapter:
     def encode(self, request_id: str, op: str, args: Any, extras: Any) -> bytes:
         if type(extras) is Sending:
             extras.request_id = request_id  # for the lookup that settles a lost reply
-            if extras.deadline_ms is not None and isinstance(args, dict):
-                # The default expiry: the call's deadline on the exchange's clock.
-                now = self.clock.now_ms()
-                expires = extras.expiry(self.clock)
-                if expires is not None:
-                    if expires <= now:  # the deadline is (about) now: the least window
-                        expires = extras.expires_ms = now + 1
-                    args["allowMaxTimeWindow"] = expires - now
-                    args["clientTimestamp"] = now
+            deadline = extras.deadline_ms
+            if deadline is not None and isinstance(args, dict):
+                # The default expiry: the call's deadline on the exchange's clock
+                # (Sending.expiry, written out), and the window from now to it.
+                offset = self.clock.offset_ms
+                now = int(wall_time() * 1000) + offset
+                expires = deadline + offset
+                if expires <= now:  # the deadline is (about) now: the least window
+                    expires = now + 1
+                extras.expires_ms = expires
+                args["allowMaxTimeWindow"] = expires - now
+                args["clientTimestamp"] = now
+                return _encoder.encode({"id": request_id, "op": op, "args": args})
         if (
             isinstance(args, dict)
             and "allowMaxTimeWindow" in args

@@ -296,9 +296,12 @@ class OkxAdapter:
             # A call of the generated methods: remember the id and the expiry actually
             # sent, for the lookup that settles a lost reply.
             extras.request_id = request_id
-            expires = extras.expiry(self.clock)
-            if expires is not None:
+            deadline = extras.deadline_ms
+            if deadline is not None:  # the default expiry (Sending.expiry, written out)
+                expires = extras.expires_ms = deadline + self.clock.offset_ms
                 msg["expTime"] = str(expires)
+            elif extras.exp_ms is not None:
+                msg["expTime"] = str(extras.expiry(self.clock))
         elif extras:
             exp = extras.get("exp_time")
             if exp is not None:
