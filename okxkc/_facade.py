@@ -31,9 +31,13 @@ from ._ops import Operation, check_extra_names, validate_batch, validate_item
 from .config import CommonOptions, check_exp_time
 from .errors import ClientClosedError, ValidationError
 
-__all__ = ["AsyncFacade", "FacadeBase", "SyncFacade"]
+__all__ = ["AsyncFacade", "FacadeBase", "SyncFacade", "run_sync"]
 
 T = TypeVar("T")
+
+#: What a generated blocking single-item method hands its engine coroutine to:
+#: ``run_sync(self._one(op, params), method_name)``.
+run_sync = engine.run_sync
 
 # Bound of a call's ``timeout`` (seconds): finite, and far beyond anything useful, so
 # a typo fails loudly instead of waiting for ages.
@@ -480,10 +484,6 @@ class SyncFacade(FacadeBase):
     ) -> Any:
         idx, meta = self._prepare(op, params, extra, account, timeout, exp_time)
         return engine.run_sync(self._send(idx, meta, op), op.method)
-
-    def _call_one(self, op: Operation, params: Any) -> Any:
-        """What a generated single-item method runs: fields and options in ``params``."""
-        return engine.run_sync(self._one(op, params), op.method)
 
     @staticmethod
     def _run(coro: Coroutine[Any, Any, T], what: str) -> T:

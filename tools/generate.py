@@ -183,11 +183,16 @@ def method(ex: Exchange, op: Operation, is_async: bool) -> list[str]:
     if not op.batch:
         # Fields and call options are all keywords of one ``**params``: no named
         # keyword-only parameter for CPython to compare every field name against.
-        call = "await self._acall_one" if is_async else "self._call_one"
+        # The blocking method hands the engine coroutine off itself (one frame fewer).
+        call = (
+            f"await self._acall_one({const}, params)"
+            if is_async
+            else f"run_sync(self._one({const}, params), {op.method!r})"
+        )
         out = [
             f"    {d} {op.method}(self, **params: Unpack[{call_name(op)}]) -> {rtype}:",
             *docstring(ex, op, ind),
-            f"{ind}result: {rtype} = {call}({const}, params)",
+            f"{ind}result: {rtype} = {call}",
             f"{ind}return result",
         ]
         # An annotated local rather than typing.cast(): the same check for mypy, no call.
@@ -416,7 +421,7 @@ def render(ex: Exchange) -> str:
         "from decimal import Decimal",
         "from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union",
         "",
-        "from .._facade import AsyncFacade, SyncFacade",
+        "from .._facade import AsyncFacade, SyncFacade, run_sync",
         f"from ._base import {ex.base}, operation",
         "from .models import (",
         *[f"    {r}," for r in sorted([*results, ex.response])],

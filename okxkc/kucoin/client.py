@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union
 
-from .._facade import AsyncFacade, SyncFacade
+from .._facade import AsyncFacade, SyncFacade, run_sync
 from ._base import KucoinClientBase, operation
 from .models import (
     FuturesBatchCancelItem,
@@ -560,7 +560,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
         clientTimestamp > 0.
         """
-        result: KucoinResponse[SpotOrderAck] = self._call_one(_SUBMIT_NEW_SPOT_ORDER, params)
+        result: KucoinResponse[SpotOrderAck] = run_sync(self._one(_SUBMIT_NEW_SPOT_ORDER, params), 'submit_new_spot_order')
         return result
 
     def modify_spot_order(self, **params: Unpack[ModifySpotOrderCall]) -> KucoinResponse[SpotModifyAck]:
@@ -574,7 +574,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Limits: clientOid 1-40 letters, digits, '_' or '-'; newPrice > 0; newSize >
         0.
         """
-        result: KucoinResponse[SpotModifyAck] = self._call_one(_MODIFY_SPOT_ORDER, params)
+        result: KucoinResponse[SpotModifyAck] = run_sync(self._one(_MODIFY_SPOT_ORDER, params), 'modify_spot_order')
         return result
 
     def cancel_spot_order(self, **params: Unpack[CancelSpotOrderCall]) -> KucoinResponse[SpotCancelAck]:
@@ -586,7 +586,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[SpotCancelAck] = self._call_one(_CANCEL_SPOT_ORDER, params)
+        result: KucoinResponse[SpotCancelAck] = run_sync(self._one(_CANCEL_SPOT_ORDER, params), 'cancel_spot_order')
         return result
 
     def submit_sync_spot_order(self, **params: Unpack[SubmitSyncSpotOrderCall]) -> KucoinResponse[SyncOrderAck]:
@@ -603,7 +603,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         characters; tags at most 20 ASCII characters; allowMaxTimeWindow > 0;
         clientTimestamp > 0.
         """
-        result: KucoinResponse[SyncOrderAck] = self._call_one(_SUBMIT_SYNC_SPOT_ORDER, params)
+        result: KucoinResponse[SyncOrderAck] = run_sync(self._one(_SUBMIT_SYNC_SPOT_ORDER, params), 'submit_sync_spot_order')
         return result
 
     def cancel_sync_spot_order(self, **params: Unpack[CancelSyncSpotOrderCall]) -> KucoinResponse[SyncCancelAck]:
@@ -615,7 +615,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[SyncCancelAck] = self._call_one(_CANCEL_SYNC_SPOT_ORDER, params)
+        result: KucoinResponse[SyncCancelAck] = run_sync(self._one(_CANCEL_SYNC_SPOT_ORDER, params), 'cancel_sync_spot_order')
         return result
 
     def submit_margin_order(self, **params: Unpack[SubmitMarginOrderCall]) -> KucoinResponse[MarginOrderAck]:
@@ -630,7 +630,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Limits: clientOid 1-40 letters, digits, '_' or '-'; price > 0; size > 0;
         funds > 0; cancelAfter >= -1; visibleSize > 0.
         """
-        result: KucoinResponse[MarginOrderAck] = self._call_one(_SUBMIT_MARGIN_ORDER, params)
+        result: KucoinResponse[MarginOrderAck] = run_sync(self._one(_SUBMIT_MARGIN_ORDER, params), 'submit_margin_order')
         return result
 
     def cancel_margin_order(self, **params: Unpack[CancelMarginOrderCall]) -> KucoinResponse[SpotCancelAck]:
@@ -642,7 +642,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At most one of: orderId, clientOid.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[SpotCancelAck] = self._call_one(_CANCEL_MARGIN_ORDER, params)
+        result: KucoinResponse[SpotCancelAck] = run_sync(self._one(_CANCEL_MARGIN_ORDER, params), 'cancel_margin_order')
         return result
 
     def submit_futures_order(self, **params: Unpack[SubmitFuturesOrderCall]) -> KucoinResponse[FuturesOrderAck]:
@@ -660,7 +660,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         most 100 characters; stopPrice > 0; price > 0; size > 0; qty > 0; valueQty >
         0; visibleSize > 0.
         """
-        result: KucoinResponse[FuturesOrderAck] = self._call_one(_SUBMIT_FUTURES_ORDER, params)
+        result: KucoinResponse[FuturesOrderAck] = run_sync(self._one(_SUBMIT_FUTURES_ORDER, params), 'submit_futures_order')
         return result
 
     def cancel_futures_order(self, **params: Unpack[CancelFuturesOrderCall]) -> KucoinResponse[FuturesCancelAck]:
@@ -672,7 +672,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Needs symbol when clientOid is given.
         Limits: clientOid 1-40 letters, digits, '_' or '-'.
         """
-        result: KucoinResponse[FuturesCancelAck] = self._call_one(_CANCEL_FUTURES_ORDER, params)
+        result: KucoinResponse[FuturesCancelAck] = run_sync(self._one(_CANCEL_FUTURES_ORDER, params), 'cancel_futures_order')
         return result
 
     def submit_multiple_futures_orders(
@@ -707,7 +707,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         KuCoin op ``futures.multi_cancel`` on the ``futures`` socket.
         At least one of: orderIdsList, clientOidsList.
         """
-        result: KucoinResponse[list[FuturesBatchCancelItem]] = self._call_one(_CANCEL_MULTIPLE_FUTURES_ORDERS, params)
+        result: KucoinResponse[list[FuturesBatchCancelItem]] = run_sync(self._one(_CANCEL_MULTIPLE_FUTURES_ORDERS, params), 'cancel_multiple_futures_orders')
         return result
 
     def submit_uta_order(self, **params: Unpack[SubmitUtaOrderCall]) -> KucoinResponse[UtaOrderAck]:
@@ -721,7 +721,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         -1; triggerPrice > 0; tpTriggerPrice > 0; slTriggerPrice > 0; leverage > 0;
         brokerTag at most 50 characters.
         """
-        result: KucoinResponse[UtaOrderAck] = self._call_one(_SUBMIT_UTA_ORDER, params)
+        result: KucoinResponse[UtaOrderAck] = run_sync(self._one(_SUBMIT_UTA_ORDER, params), 'submit_uta_order')
         return result
 
     def amend_uta_order(self, **params: Unpack[AmendUtaOrderCall]) -> KucoinResponse[UtaAmendAck]:
@@ -734,7 +734,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         Limits: clientOid at most 40 characters; newPrice > 0; newSize > 0;
         tpTriggerPrice > 0; slTriggerPrice > 0.
         """
-        result: KucoinResponse[UtaAmendAck] = self._call_one(_AMEND_UTA_ORDER, params)
+        result: KucoinResponse[UtaAmendAck] = run_sync(self._one(_AMEND_UTA_ORDER, params), 'amend_uta_order')
         return result
 
     def cancel_uta_order(self, **params: Unpack[CancelUtaOrderCall]) -> KucoinResponse[UtaCancelAck]:
@@ -745,7 +745,7 @@ class WebsocketAPIClient(KucoinClientBase, SyncFacade):
         At least one of: orderId, clientOid.
         Limits: clientOid at most 40 characters.
         """
-        result: KucoinResponse[UtaCancelAck] = self._call_one(_CANCEL_UTA_ORDER, params)
+        result: KucoinResponse[UtaCancelAck] = run_sync(self._one(_CANCEL_UTA_ORDER, params), 'cancel_uta_order')
         return result
 
 

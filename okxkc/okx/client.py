@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Union
 
-from .._facade import AsyncFacade, SyncFacade
+from .._facade import AsyncFacade, SyncFacade, run_sync
 from ._base import OkxClientBase, operation
 from .models import (
     AmendAck,
@@ -437,7 +437,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: sz > 0; px > 0; pxUsd > 0; pxVol > 0; clOrdId 1-32 letters and
         digits; tag 1-16 letters and digits; slippagePct >= 0, <= 0.05.
         """
-        result: OkxResponse[OrderAck] = self._call_one(_SUBMIT_NEW_ORDER, params)
+        result: OkxResponse[OrderAck] = run_sync(self._one(_SUBMIT_NEW_ORDER, params), 'submit_new_order')
         return result
 
     def submit_multiple_orders(
@@ -472,7 +472,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        result: OkxResponse[CancelAck] = self._call_one(_CANCEL_ORDER, params)
+        result: OkxResponse[CancelAck] = run_sync(self._one(_CANCEL_ORDER, params), 'cancel_order')
         return result
 
     def cancel_multiple_orders(
@@ -503,7 +503,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0; newPx > 0; newPxUsd > 0; newPxVol > 0.
         """
-        result: OkxResponse[AmendAck] = self._call_one(_AMEND_ORDER, params)
+        result: OkxResponse[AmendAck] = run_sync(self._one(_AMEND_ORDER, params), 'amend_order')
         return result
 
     def amend_multiple_orders(
@@ -534,7 +534,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Required: instType, instFamily.
         Limits: lockInterval >= 0, <= 10000, whole.
         """
-        result: OkxResponse[MassCancelAck] = self._call_one(_MASS_CANCEL_ORDERS, params)
+        result: OkxResponse[MassCancelAck] = run_sync(self._one(_MASS_CANCEL_ORDERS, params), 'mass_cancel_orders')
         return result
 
     def submit_spread_order(self, **params: Unpack[SubmitSpreadOrderCall]) -> OkxResponse[SpreadOrderAck]:
@@ -546,7 +546,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: clOrdId 1-32 letters and digits; tag 1-16 letters and digits; sz >
         0.
         """
-        result: OkxResponse[SpreadOrderAck] = self._call_one(_SUBMIT_SPREAD_ORDER, params)
+        result: OkxResponse[SpreadOrderAck] = run_sync(self._one(_SUBMIT_SPREAD_ORDER, params), 'submit_spread_order')
         return result
 
     def amend_spread_order(self, **params: Unpack[AmendSpreadOrderCall]) -> OkxResponse[SpreadAmendAck]:
@@ -558,7 +558,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         Limits: clOrdId 1-32 letters and digits; reqId 1-32 letters and digits;
         newSz > 0.
         """
-        result: OkxResponse[SpreadAmendAck] = self._call_one(_AMEND_SPREAD_ORDER, params)
+        result: OkxResponse[SpreadAmendAck] = run_sync(self._one(_AMEND_SPREAD_ORDER, params), 'amend_spread_order')
         return result
 
     def cancel_spread_order(self, **params: Unpack[CancelSpreadOrderCall]) -> OkxResponse[SpreadCancelAck]:
@@ -568,7 +568,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
         At least one of: ordId, clOrdId.
         Limits: clOrdId 1-32 letters and digits.
         """
-        result: OkxResponse[SpreadCancelAck] = self._call_one(_CANCEL_SPREAD_ORDER, params)
+        result: OkxResponse[SpreadCancelAck] = run_sync(self._one(_CANCEL_SPREAD_ORDER, params), 'cancel_spread_order')
         return result
 
     def mass_cancel_spread_orders(self, **params: Unpack[MassCancelSpreadOrdersCall]) -> OkxResponse[MassCancelAck]:
@@ -576,7 +576,7 @@ class WebsocketAPIClient(OkxClientBase, SyncFacade):
 
         OKX op ``sprd-mass-cancel`` on the ``business`` socket.
         """
-        result: OkxResponse[MassCancelAck] = self._call_one(_MASS_CANCEL_SPREAD_ORDERS, params)
+        result: OkxResponse[MassCancelAck] = run_sync(self._one(_MASS_CANCEL_SPREAD_ORDERS, params), 'mass_cancel_spread_orders')
         return result
 
 
