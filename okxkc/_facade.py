@@ -113,7 +113,7 @@ def _unknown_field_hint(op: Operation, params: Any, exc: ValidationError) -> Val
     return ValidationError(exc.field, f"is not a field of {op.op}; did you mean {match}?{hint}")
 
 
-@attrs.frozen
+@attrs.define(slots=True)
 class _Fast:
     """What every single-item call of one op on one client shares on the fast path
     (:meth:`FacadeBase._one`): a call that passes the op's generated check is sent as
@@ -128,6 +128,9 @@ class _Fast:
     expiring: bool  # the call's deadline goes on the wire as its expiry
     guards: frozenset[str] | None  # any of these given: the general path
     need: str | None  # not given: the general path (OKX instIdCode resolution)
+    #: The connection a fast call hands its request to, once it exists (never when
+    #: pacing: the pacer's wrapper then runs first).
+    conn: Any = None
 
 
 def _never(params: Any) -> bool:
@@ -345,11 +348,15 @@ class FacadeBase:
                 )
                 # The connection's own request coroutine when it exists (one coroutine
                 # layer per call); the deadline counts from the call's start.
-                core = self._core
-                conn = core.connections.get((0, plan.ws_key))
-                if conn is not None and core.pacers is None:
-                    return conn.request(meta, started + timeout)
-                return core.request(0, meta)
+                conn = plan.conn
+                if conn is None:
+                    core = self._core
+                    if core.pacers is not None:
+                        return core.request(0, meta)
+                    conn = plan.conn = core.connections.get((0, plan.ws_key))
+                    if conn is None:
+                        return core.request(0, meta)  # the first call opens it
+                return conn.request(meta, started + timeout)
         idx, meta = self._prepare_one(op, params)
         return self._send(idx, meta, op)
 
