@@ -11,8 +11,8 @@ Parts (OKX ``order``, engine-loop mode, as in ``run.py``):
   ``ClientCore.send`` (replaced by a no-op, so no socket);
 - ``validation``: ``validate_item`` alone;
 - ``engine``: the engine's own bookkeeping without the socket: request id, encoding
-  the frame, correlator entry (future + deadline) and its removal, classifying and
-  decoding the reply into the typed result;
+  the frame, correlator entry (future + deadline) and its removal, decoding the reply
+  in one pass (``classify``) into the typed result (``finish_reply``);
 - ``floor-engine``: the bare floor's equivalent (encode, a future in a dict, decode,
   code check);
 - ``roundtrip`` / ``floor-roundtrip``: one whole sequential order to the simulator
@@ -154,7 +154,9 @@ async def part_engine(server: dict[str, Any]) -> Run:
     _, meta = client._prepare(operation("submit_new_order"), PARAMS, None, None, None, None)
     loop = asyncio.get_running_loop()
     corr = Correlator(loop)
-    encode, classify, finish = adapter.encode, adapter.classify, adapter.finish
+    if not hasattr(adapter, "finish_reply"):
+        raise NotMeasured("the adapter has no finish_reply")
+    encode, classify, finish = adapter.encode, adapter.classify, adapter.finish_reply
     next_id = core.next_id
 
     async def run(n: int) -> None:
@@ -163,7 +165,8 @@ async def part_engine(server: dict[str, Any]) -> Run:
             rid = next_id()
             encode(rid, meta.op, meta.args, meta.extras)
             corr.add(rid, meta, 1, deadline, lambda e: TimeoutError())
-            finish(meta, classify(REPLY % rid.encode()), "private")
+            if finish(meta, classify(REPLY % rid.encode()), "private") is None:
+                raise NotMeasured("the reply was not read in one pass")
             entry = corr.pop(rid)
             entry.future.cancel()
 
