@@ -22,6 +22,7 @@ import attrs
 
 from ._engine import loop as _loop_module
 from ._engine import outcome as _outcomes
+from ._engine.connection import Connection
 from ._engine.core import ClientCore, RequestMeta
 from ._engine.events import EventEmitter
 from ._engine.loop import current_pid, engine
@@ -130,7 +131,7 @@ class _Fast:
     need: str | None  # not given: the general path (OKX instIdCode resolution)
     #: The connection a fast call hands its request to, once it exists (never when
     #: pacing: the pacer's wrapper then runs first).
-    conn: Any = None
+    conn: Connection | None = None
 
 
 def _never(params: Any) -> bool:
