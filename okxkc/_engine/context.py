@@ -17,6 +17,7 @@ import aiohttp
 import attrs
 import msgspec
 
+from .events import EventEmitter
 from .protocol import Adapter
 
 __all__ = ["ConnectionContext", "EngineOptions", "OpenSocket", "RequestMeta"]
@@ -68,8 +69,9 @@ class ConnectionContext:
     next_id: Callable[[], str]
     open_socket: OpenSocket
     emit: Callable[[str, Mapping[str, Any]], None]
-    #: Whether anyone listens to an event (saves building payloads nobody reads).
-    wants: Callable[[str], bool]
+    #: The client's events: ``"x" in events.listened`` tells whether anyone listens to
+    #: an event (saves building payloads nobody reads).
+    events: EventEmitter
     #: Awaited before every connect attempt (e.g. server-time sync).
     before_connect: Callable[[], Awaitable[None]]
     #: A request ended with ``ConnectionLostError`` or ``RequestTimeoutError``: what the

@@ -105,7 +105,7 @@ class ClientCore:
                 next_id=self.next_id,
                 open_socket=self._open_websocket,
                 emit=self.emitter.emit,
-                wants=self.emitter.wants,
+                events=self.emitter,
                 before_connect=self._before_connect,
                 lost=self._lost,
             )

@@ -48,9 +48,21 @@ class Dispatcher:
         self._on_end = on_end
 
     async def read(self, sock: Socket) -> None:
-        """The reader task of ``sock``: until it closes; then ``on_end(sock, reason)``."""
+        """The reader task of ``sock``: until it closes; then ``on_end(sock, reason)``.
+
+        A reply decoded in one pass that is a plain success of a pending call (nearly
+        every frame) is settled right here, written out; everything else goes through
+        :meth:`_reply` or :meth:`_route`.
+        """
         ws = sock.ws
-        loop = self.ctx.loop
+        ctx = self.ctx
+        loop = ctx.loop
+        adapter = ctx.adapter
+        classify = adapter.classify
+        finish_reply = adapter.finish_reply
+        events = ctx.events
+        pop = self.correlator.pop
+        ws_key = self.ws_key
         reason = "closed"
         try:
             while True:
@@ -58,7 +70,32 @@ class Dispatcher:
                 t = msg.type
                 if t is _TEXT or t is _BINARY:
                     sock.last_rx = loop.time()
-                    self.on_frame(sock, msg.data)
+                    data = msg.data
+                    if len(data) > MAX_FRAME:
+                        self.hostile(
+                            f"frame of {len(data)} bytes ignored (limit {MAX_FRAME})", None
+                        )
+                        continue
+                    try:
+                        inc = classify(data)
+                    except Exception as exc:
+                        self.hostile(f"unparseable frame ignored: {exc}", data)
+                        continue
+                    if type(inc) is Incoming:
+                        self._route(sock, inc, data)
+                        continue
+                    entry = pop(inc.id)
+                    if entry is not None:
+                        result = finish_reply(entry.meta, inc, ws_key)
+                        if result is not None:
+                            fut = entry.future
+                            if not fut.done():
+                                fut.set_result(result)
+                            if "response" in events.listened:
+                                inc = Incoming(_RESPONSE, inc, inc.id, None, data)
+                                ctx.emit("response", self._reply_event(inc))
+                            continue
+                    self._reply(entry, Incoming(_RESPONSE, inc, inc.id, None, data))
                 elif t is aiohttp.WSMsgType.ERROR:
                     reason = f"error: {msg.data!r}"
                     break
@@ -74,36 +111,19 @@ class Dispatcher:
         finally:
             self._on_end(sock, reason)
 
-    def on_frame(self, sock: Socket, data: str | bytes) -> None:
+    def _reply(self, entry: Pending | None, inc: Incoming) -> None:
+        """A one-pass reply that is not a plain success of its call (``entry``, already
+        taken from the correlator), or that no pending call awaits (``None``)."""
+        if entry is None:
+            rid = inc.request_id
+            assert rid is not None
+            self._unmatched(inc, rid)
+        else:
+            self._settle(entry, inc)
+
+    def _route(self, sock: Socket, inc: Incoming, data: str | bytes) -> None:
+        """Any frame (``data``) the adapter classified as an :class:`Incoming` record."""
         ctx = self.ctx
-        if len(data) > MAX_FRAME:
-            self.hostile(f"frame of {len(data)} bytes ignored (limit {MAX_FRAME})", None)
-            return
-        adapter = ctx.adapter
-        try:
-            inc = adapter.classify(data)
-        except Exception as exc:
-            self.hostile(f"unparseable frame ignored: {exc}", data)
-            return
-        if type(inc) is not Incoming:
-            # A reply decoded in one pass (the common case): no Incoming record unless
-            # it is not a plain success of its call.
-            rid = inc.id
-            entry = self.correlator.pop(rid)
-            if entry is not None:
-                result = adapter.finish_reply(entry.meta, inc, self.ws_key)
-                if result is not None:
-                    fut = entry.future
-                    if not fut.done():
-                        fut.set_result(result)
-                    if ctx.wants("response"):
-                        inc = Incoming(_RESPONSE, inc, rid, None, data)
-                        ctx.emit("response", self._reply_event(inc))
-                    return
-                self._settle(entry, Incoming(_RESPONSE, inc, rid, None, data))
-            else:
-                self._unmatched(Incoming(_RESPONSE, inc, rid, None, data), rid)
-            return
         kind = inc.kind
         if kind == _RESPONSE:
             rid = inc.request_id
@@ -154,7 +174,7 @@ class Dispatcher:
         fut = entry.future
         if not fut.done():
             fut.set_result(result)
-        if ctx.wants("response"):
+        if "response" in ctx.events.listened:
             ctx.emit("response", self._reply_event(inc))
 
     def _failed(self, entry: Pending, inc: Incoming, exc: Exception) -> None:
@@ -164,7 +184,7 @@ class Dispatcher:
         if isinstance(exc, ExchangeError):
             if not fut.done():
                 fut.set_exception(exc)
-            if ctx.wants("exception"):
+            if "exception" in ctx.events.listened:
                 ctx.emit("exception", self._reply_event(inc))
             return
         # The reply did not fit the op's result type: the exchange answered, so the

@@ -135,6 +135,10 @@ class EventEmitter:
     def __init__(self, exchange: str) -> None:
         self.exchange = exchange
         self._listeners: dict[str, list[tuple[Listener, asyncio.AbstractEventLoop | None]]] = {}
+        #: The events that have a listener now. Replaced, never changed, by on() / off(),
+        #: so any thread may read it: ``"response" in emitter.listened`` is how the hot
+        #: path tells whether to build an event's payload at all.
+        self.listened: frozenset[str] = frozenset()
 
     def on(
         self,
@@ -163,6 +167,7 @@ class EventEmitter:
         # Copy-on-write, so the engine can iterate without a lock.
         current = self._listeners.get(event, [])
         self._listeners = {**self._listeners, event: [*current, (callback, loop)]}
+        self.listened = self.listened | {event}
         return self
 
     def off(self, event: str, callback: Listener | None = None) -> EventEmitter:
@@ -170,13 +175,15 @@ class EventEmitter:
         current = self._listeners.get(event, [])
         kept = [] if callback is None else [x for x in current if x[0] is not callback]
         self._listeners = {**self._listeners, event: kept}
+        if not kept:
+            self.listened = self.listened - {event}
         return self
 
     def listener_count(self, event: str) -> int:
         return len(self._listeners.get(event, ()))
 
     def wants(self, event: str) -> bool:
-        return bool(self._listeners.get(event))
+        return event in self.listened
 
     def emit(self, event: str, payload: Mapping[str, Any]) -> None:
         """Deliver ``payload`` to every listener of ``event``, off the calling loop."""
