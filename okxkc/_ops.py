@@ -25,6 +25,7 @@ __all__ = [
     "Operation",
     "Param",
     "check_extra_names",
+    "conditional_rules",
     "decimal_text",
     "int_bounds",
     "rules_expression",
@@ -264,6 +265,15 @@ def rules_expression(op: Operation) -> str:
     conds += [
         "(" + " + ".join(f"({g!r} in out)" for g in group) + ") <= 1" for group in op.exclusive
     ]
+    conds += conditional_rules(op)
+    return " and ".join(conds) or "True"
+
+
+def conditional_rules(op: Operation) -> list[str]:
+    """The part of :func:`rules_expression` that depends on values: ``required_if`` and
+    ``required_unless``, one expression over ``out`` each (the generated checks count
+    required fields and groups as they walk them, and test these at the end)."""
+    conds: list[str] = []
     # The needed fields first: they are usually there, and that ends the test.
     for key, values, needed in op.required_if:
         need = " or ".join(f"{n!r} in out" for n in needed)
@@ -282,7 +292,7 @@ def rules_expression(op: Operation) -> str:
         need = " or ".join(f"{n!r} in out" for n in needed)
         default = _literal(op.default_of(key))
         conds.append(f"({need} or out.get({key!r}, {default}) in {_literal(tuple(values))})")
-    return " and ".join(conds) or "True"
+    return conds
 
 
 def _compile_rules(op: Operation) -> Callable[[dict[str, Any]], bool]:

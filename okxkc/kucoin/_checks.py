@@ -21,22 +21,31 @@ _PATTERN_1 = re.compile('[\\x00-\\x7f]{0,20}').fullmatch
 
 def check_submit_new_spot_order(out: Mapping[str, Any]) -> bool:
     """``spot.order``: true when ``out`` can be sent as it is."""
+    required = 0
+    excl0 = 0
     for key, value in out.items():
         if key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
                 return False
+            required += 1
         elif key == 'type':
             if type(value) is not str or value not in {'limit', 'market'}:
                 return False
+            required += 1
         elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
-        elif key == 'price' or key == 'size' or key == 'funds' or key == 'visibleSize':
+        elif key == 'price' or key == 'visibleSize':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
+        elif key == 'size' or key == 'funds':
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
+                return False
+            excl0 += 1
         elif key == 'timeInForce':
             if type(value) is not str or value not in {'GTC', 'GTT', 'IOC', 'FOK'}:
                 return False
@@ -57,64 +66,91 @@ def check_submit_new_spot_order(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'symbol' in out and 'side' in out and 'type' in out and (('size' in out) + ('funds' in out)) <= 1 and ('price' in out or 'type' not in out or out['type'] not in ('limit',)) and ('size' in out or 'type' not in out or out['type'] not in ('limit',)) and ('size' in out or 'funds' in out or 'type' not in out or out['type'] not in ('market',))
+    return required == 3 and excl0 <= 1 and ('price' in out or 'type' not in out or out['type'] not in ('limit',)) and ('size' in out or 'type' not in out or out['type'] not in ('limit',)) and ('size' in out or 'funds' in out or 'type' not in out or out['type'] not in ('market',))
 
 
 def check_modify_spot_order(out: Mapping[str, Any]) -> bool:
     """``spot.modify``: true when ``out`` can be sent as it is."""
+    required = 0
+    one0 = False
+    one1 = False
+    excl0 = 0
     for key, value in out.items():
         if key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'orderId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
+            excl0 += 1
         elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
+            one0 = True
+            excl0 += 1
         elif key == 'newPrice' or key == 'newSize':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
+            one1 = True
         else:
             return False
-    return 'symbol' in out and ('orderId' in out or 'clientOid' in out) and ('newPrice' in out or 'newSize' in out) and (('orderId' in out) + ('clientOid' in out)) <= 1
+    return required == 1 and one0 and one1 and excl0 <= 1
 
 
 def check_cancel_spot_order(out: Mapping[str, Any]) -> bool:
     """``spot.cancel``: true when ``out`` can be sent as it is."""
+    required = 0
+    one0 = False
+    excl0 = 0
     for key, value in out.items():
         if key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'orderId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
+            excl0 += 1
         elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
+            one0 = True
+            excl0 += 1
         else:
             return False
-    return 'symbol' in out and ('orderId' in out or 'clientOid' in out) and (('orderId' in out) + ('clientOid' in out)) <= 1
+    return required == 1 and one0 and excl0 <= 1
 
 
 def check_submit_sync_spot_order(out: Mapping[str, Any]) -> bool:
     """``spot.sync_order``: true when ``out`` can be sent as it is."""
+    required = 0
+    excl0 = 0
     for key, value in out.items():
         if key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
                 return False
+            required += 1
         elif key == 'type':
             if type(value) is not str or value not in {'limit', 'market'}:
                 return False
+            required += 1
         elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
-        elif key == 'price' or key == 'size' or key == 'funds' or key == 'visibleSize':
+        elif key == 'price' or key == 'visibleSize':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
+        elif key == 'size' or key == 'funds':
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
+                return False
+            excl0 += 1
         elif key == 'timeInForce':
             if type(value) is not str or value not in {'GTC', 'GTT', 'IOC', 'FOK'}:
                 return False
@@ -135,35 +171,47 @@ def check_submit_sync_spot_order(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'symbol' in out and 'side' in out and 'type' in out and (('size' in out) + ('funds' in out)) <= 1 and ('price' in out or 'type' not in out or out['type'] not in ('limit',)) and ('size' in out or 'type' not in out or out['type'] not in ('limit',)) and ('size' in out or 'funds' in out or 'type' not in out or out['type'] not in ('market',))
+    return required == 3 and excl0 <= 1 and ('price' in out or 'type' not in out or out['type'] not in ('limit',)) and ('size' in out or 'type' not in out or out['type'] not in ('limit',)) and ('size' in out or 'funds' in out or 'type' not in out or out['type'] not in ('market',))
 
 
 def check_cancel_sync_spot_order(out: Mapping[str, Any]) -> bool:
     """``spot.sync_cancel``: true when ``out`` can be sent as it is."""
+    required = 0
+    one0 = False
+    excl0 = 0
     for key, value in out.items():
         if key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'orderId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
+            excl0 += 1
         elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
+            one0 = True
+            excl0 += 1
         else:
             return False
-    return 'symbol' in out and ('orderId' in out or 'clientOid' in out) and (('orderId' in out) + ('clientOid' in out)) <= 1
+    return required == 1 and one0 and excl0 <= 1
 
 
 def check_submit_margin_order(out: Mapping[str, Any]) -> bool:
     """``margin.order``: true when ``out`` can be sent as it is."""
+    required = 0
+    excl0 = 0
     for key, value in out.items():
         if key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
                 return False
+            required += 1
         elif key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
@@ -173,9 +221,13 @@ def check_submit_margin_order(out: Mapping[str, Any]) -> bool:
         elif key == 'stp':
             if type(value) is not str or value not in {'DC', 'CO', 'CN', 'CB'}:
                 return False
-        elif key == 'price' or key == 'size' or key == 'funds' or key == 'visibleSize':
+        elif key == 'price' or key == 'visibleSize':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
+        elif key == 'size' or key == 'funds':
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
+                return False
+            excl0 += 1
         elif key == 'timeInForce':
             if type(value) is not str or value not in {'GTC', 'GTT', 'IOC', 'FOK'}:
                 return False
@@ -187,39 +239,50 @@ def check_submit_margin_order(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'side' in out and 'symbol' in out and (('size' in out) + ('funds' in out)) <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('size' in out or out.get('type', 'limit') not in ('limit',)) and ('size' in out or 'funds' in out or out.get('type', 'limit') not in ('market',))
+    return required == 2 and excl0 <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('size' in out or out.get('type', 'limit') not in ('limit',)) and ('size' in out or 'funds' in out or out.get('type', 'limit') not in ('market',))
 
 
 def check_cancel_margin_order(out: Mapping[str, Any]) -> bool:
     """``margin.cancel``: true when ``out`` can be sent as it is."""
+    required = 0
+    one0 = False
+    excl0 = 0
     for key, value in out.items():
         if key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'orderId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
+            excl0 += 1
         elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
+            one0 = True
+            excl0 += 1
         else:
             return False
-    return 'symbol' in out and ('orderId' in out or 'clientOid' in out) and (('orderId' in out) + ('clientOid' in out)) <= 1
+    return required == 1 and one0 and excl0 <= 1
 
 
 def check_submit_futures_order(out: Mapping[str, Any]) -> bool:
     """``futures.order``: true when ``out`` can be sent as it is."""
+    required = 0
+    excl0 = 0
     for key, value in out.items():
         if key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
                 return False
-        elif key == 'leverage' or key == 'size':
+        elif key == 'leverage':
             if type(value) is not int or not 1 <= value <= 9223372036854775807:
                 return False
         elif key == 'type':
@@ -234,7 +297,7 @@ def check_submit_futures_order(out: Mapping[str, Any]) -> bool:
         elif key == 'stopPriceType':
             if type(value) is not str or value not in {'TP', 'MP', 'IP'}:
                 return False
-        elif key == 'stopPrice' or key == 'price' or key == 'qty' or key == 'valueQty' or key == 'visibleSize':
+        elif key == 'stopPrice' or key == 'price' or key == 'visibleSize':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'reduceOnly' or key == 'closeOrder' or key == 'forceHold' or key == 'postOnly' or key == 'hidden' or key == 'iceberg':
@@ -246,6 +309,14 @@ def check_submit_futures_order(out: Mapping[str, Any]) -> bool:
         elif key == 'marginMode':
             if type(value) is not str or value not in {'ISOLATED', 'CROSS'}:
                 return False
+        elif key == 'size':
+            if type(value) is not int or not 1 <= value <= 9223372036854775807:
+                return False
+            excl0 += 1
+        elif key == 'qty' or key == 'valueQty':
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
+                return False
+            excl0 += 1
         elif key == 'timeInForce':
             if type(value) is not str or value not in {'GTC', 'IOC', 'RPI'}:
                 return False
@@ -254,36 +325,48 @@ def check_submit_futures_order(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'symbol' in out and (('size' in out) + ('qty' in out) + ('valueQty' in out)) <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('stopPrice' in out or 'stop' not in out) and ('stopPriceType' in out or 'stop' not in out) and ('side' in out or out.get('closeOrder', False) in (True,)) and ('size' in out or 'qty' in out or 'valueQty' in out or out.get('closeOrder', False) in (True,))
+    return required == 1 and excl0 <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('stopPrice' in out or 'stop' not in out) and ('stopPriceType' in out or 'stop' not in out) and ('side' in out or out.get('closeOrder', False) in (True,)) and ('size' in out or 'qty' in out or 'valueQty' in out or out.get('closeOrder', False) in (True,))
 
 
 def check_cancel_futures_order(out: Mapping[str, Any]) -> bool:
     """``futures.cancel``: true when ``out`` can be sent as it is."""
+    one0 = False
+    excl0 = 0
     for key, value in out.items():
-        if key == 'orderId' or key == 'symbol':
+        if key == 'orderId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
+            excl0 += 1
         elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
+            one0 = True
+            excl0 += 1
+        elif key == 'symbol':
+            if type(value) is not str or not value.isascii():
+                return False
         else:
             return False
-    return ('orderId' in out or 'clientOid' in out) and (('orderId' in out) + ('clientOid' in out)) <= 1 and ('symbol' in out or 'clientOid' not in out)
+    return one0 and excl0 <= 1 and ('symbol' in out or 'clientOid' not in out)
 
 
 def check_submit_multiple_futures_orders(out: Mapping[str, Any]) -> bool:
     """``futures.multi_order``: true when ``out`` can be sent as it is."""
+    required = 0
+    excl0 = 0
     for key, value in out.items():
         if key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'clientOid':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
                 return False
-        elif key == 'leverage' or key == 'size':
+        elif key == 'leverage':
             if type(value) is not int or not 1 <= value <= 9223372036854775807:
                 return False
         elif key == 'type':
@@ -298,7 +381,7 @@ def check_submit_multiple_futures_orders(out: Mapping[str, Any]) -> bool:
         elif key == 'stopPriceType':
             if type(value) is not str or value not in {'TP', 'MP', 'IP'}:
                 return False
-        elif key == 'stopPrice' or key == 'price' or key == 'qty' or key == 'valueQty' or key == 'visibleSize':
+        elif key == 'stopPrice' or key == 'price' or key == 'visibleSize':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'reduceOnly' or key == 'closeOrder' or key == 'forceHold' or key == 'postOnly' or key == 'hidden' or key == 'iceberg':
@@ -310,6 +393,14 @@ def check_submit_multiple_futures_orders(out: Mapping[str, Any]) -> bool:
         elif key == 'marginMode':
             if type(value) is not str or value not in {'ISOLATED', 'CROSS'}:
                 return False
+        elif key == 'size':
+            if type(value) is not int or not 1 <= value <= 9223372036854775807:
+                return False
+            excl0 += 1
+        elif key == 'qty' or key == 'valueQty':
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
+                return False
+            excl0 += 1
         elif key == 'timeInForce':
             if type(value) is not str or value not in {'GTC', 'IOC', 'RPI'}:
                 return False
@@ -318,32 +409,41 @@ def check_submit_multiple_futures_orders(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'symbol' in out and (('size' in out) + ('qty' in out) + ('valueQty' in out)) <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('stopPrice' in out or 'stop' not in out) and ('stopPriceType' in out or 'stop' not in out) and ('side' in out or out.get('closeOrder', False) in (True,)) and ('size' in out or 'qty' in out or 'valueQty' in out or out.get('closeOrder', False) in (True,))
+    return required == 1 and excl0 <= 1 and ('price' in out or out.get('type', 'limit') not in ('limit',)) and ('stopPrice' in out or 'stop' not in out) and ('stopPriceType' in out or 'stop' not in out) and ('side' in out or out.get('closeOrder', False) in (True,)) and ('size' in out or 'qty' in out or 'valueQty' in out or out.get('closeOrder', False) in (True,))
 
 
 def check_submit_uta_order(out: Mapping[str, Any]) -> bool:
     """``uta.order``: true when ``out`` can be sent as it is."""
+    required = 0
     for key, value in out.items():
         if key == 'tradeType':
             if type(value) is not str or value not in {'SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN'}:
                 return False
+            required += 1
         elif key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'side':
             if type(value) is not str or value not in {'BUY', 'SELL'}:
                 return False
+            required += 1
         elif key == 'orderType':
             if type(value) is not str or value not in {'LIMIT', 'MARKET'}:
                 return False
-        elif key == 'size' or key == 'price' or key == 'triggerPrice' or key == 'tpTriggerPrice' or key == 'slTriggerPrice' or key == 'leverage':
+            required += 1
+        elif key == 'size':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
+            required += 1
         elif key == 'sizeUnit':
             if type(value) is not str or value not in {'BASECCY', 'QUOTECCY', 'UNIT'}:
                 return False
         elif key == 'clientOid':
             if type(value) is not str or len(value) > 40 or not value.isascii():
+                return False
+        elif key == 'price' or key == 'triggerPrice' or key == 'tpTriggerPrice' or key == 'slTriggerPrice' or key == 'leverage':
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
         elif key == 'timeInForce':
             if type(value) is not str or value not in {'GTC', 'IOC', 'FOK', 'GTT', 'RPI'}:
@@ -377,24 +477,31 @@ def check_submit_uta_order(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'tradeType' in out and 'symbol' in out and 'side' in out and 'orderType' in out and 'size' in out and ('price' in out or 'orderType' not in out or out['orderType'] not in ('LIMIT',)) and ('triggerDirection' in out or 'triggerPrice' not in out)
+    return required == 5 and ('price' in out or 'orderType' not in out or out['orderType'] not in ('LIMIT',)) and ('triggerDirection' in out or 'triggerPrice' not in out)
 
 
 def check_amend_uta_order(out: Mapping[str, Any]) -> bool:
     """``uta.amend``: true when ``out`` can be sent as it is."""
+    required = 0
+    one0 = False
+    one1 = False
     for key, value in out.items():
         if key == 'symbol':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'orderId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
         elif key == 'clientOid':
             if type(value) is not str or len(value) > 40 or not value.isascii():
                 return False
+            one0 = True
         elif key == 'newPrice' or key == 'newSize' or key == 'tpTriggerPrice' or key == 'slTriggerPrice':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
+            one1 = True
         elif key == 'sizeUnit':
             if type(value) is not str or value not in {'BASECCY', 'QUOTECCY', 'UNIT'}:
                 return False
@@ -406,24 +513,32 @@ def check_amend_uta_order(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'symbol' in out and ('orderId' in out or 'clientOid' in out) and ('newPrice' in out or 'newSize' in out or 'tpTriggerPrice' in out or 'slTriggerPrice' in out)
+    return required == 1 and one0 and one1
 
 
 def check_cancel_uta_order(out: Mapping[str, Any]) -> bool:
     """``uta.cancel``: true when ``out`` can be sent as it is."""
+    required = 0
+    one0 = False
     for key, value in out.items():
         if key == 'tradeType':
             if type(value) is not str or value not in {'SPOT', 'FUTURES', 'ISOLATED', 'CROSS', 'MARGIN'}:
                 return False
-        elif key == 'orderId' or key == 'symbol':
+            required += 1
+        elif key == 'orderId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
         elif key == 'clientOid':
             if type(value) is not str or len(value) > 40 or not value.isascii():
                 return False
+            one0 = True
+        elif key == 'symbol':
+            if type(value) is not str or not value.isascii():
+                return False
         else:
             return False
-    return 'tradeType' in out and ('orderId' in out or 'clientOid' in out)
+    return required == 1 and one0
 
 
 #: Method name -> its check.

@@ -21,27 +21,43 @@ _PATTERN_1 = re.compile('[A-Za-z0-9]{1,16}').fullmatch
 
 def check_submit_new_order(out: Mapping[str, Any]) -> bool:
     """``order``: true when ``out`` can be sent as it is."""
+    required = 0
+    one0 = False
+    excl0 = 0
     for key, value in out.items():
         if key == 'tdMode':
             if type(value) is not str or value not in {'cash', 'cross', 'isolated', 'spot_isolated'}:
                 return False
+            required += 1
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
                 return False
+            required += 1
         elif key == 'ordType':
             if type(value) is not str or value not in {'market', 'limit', 'post_only', 'fok', 'ioc', 'optimal_limit_ioc', 'mmp', 'mmp_and_post_only', 'elp', 'rpi'}:
                 return False
-        elif key == 'sz' or key == 'px' or key == 'pxUsd' or key == 'pxVol':
+            required += 1
+        elif key == 'sz':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
-        elif key == 'instId' or key == 'ccy' or key == 'tradeQuoteCcy':
+            required += 1
+        elif key == 'instId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
         elif key == 'instIdCode':
             if type(value) is not int or not -9223372036854775808 <= value <= 9223372036854775807:
                 return False
+            one0 = True
+        elif key == 'px' or key == 'pxUsd' or key == 'pxVol':
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
+                return False
+            excl0 += 1
         elif key == 'posSide':
             if type(value) is not str or value not in {'net', 'long', 'short'}:
+                return False
+        elif key == 'ccy' or key == 'tradeQuoteCcy':
+            if type(value) is not str or not value.isascii():
                 return False
         elif key == 'clOrdId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
@@ -66,32 +82,48 @@ def check_submit_new_order(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'tdMode' in out and 'side' in out and 'ordType' in out and 'sz' in out and ('instId' in out or 'instIdCode' in out) and (('px' in out) + ('pxUsd' in out) + ('pxVol' in out)) <= 1 and ('px' in out or 'pxUsd' in out or 'pxVol' in out or 'ordType' not in out or out['ordType'] not in ('limit', 'post_only', 'fok', 'ioc', 'mmp', 'mmp_and_post_only', 'elp', 'rpi'))
+    return required == 4 and one0 and excl0 <= 1 and ('px' in out or 'pxUsd' in out or 'pxVol' in out or 'ordType' not in out or out['ordType'] not in ('limit', 'post_only', 'fok', 'ioc', 'mmp', 'mmp_and_post_only', 'elp', 'rpi'))
 
 
 def check_submit_multiple_orders(out: Mapping[str, Any]) -> bool:
     """``batch-orders``: true when ``out`` can be sent as it is."""
+    required = 0
+    one0 = False
+    excl0 = 0
     for key, value in out.items():
         if key == 'tdMode':
             if type(value) is not str or value not in {'cash', 'cross', 'isolated', 'spot_isolated'}:
                 return False
+            required += 1
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
                 return False
+            required += 1
         elif key == 'ordType':
             if type(value) is not str or value not in {'market', 'limit', 'post_only', 'fok', 'ioc', 'optimal_limit_ioc', 'mmp', 'mmp_and_post_only', 'elp', 'rpi'}:
                 return False
-        elif key == 'sz' or key == 'px' or key == 'pxUsd' or key == 'pxVol':
+            required += 1
+        elif key == 'sz':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
-        elif key == 'instId' or key == 'ccy' or key == 'tradeQuoteCcy':
+            required += 1
+        elif key == 'instId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
         elif key == 'instIdCode':
             if type(value) is not int or not -9223372036854775808 <= value <= 9223372036854775807:
                 return False
+            one0 = True
+        elif key == 'px' or key == 'pxUsd' or key == 'pxVol':
+            if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
+                return False
+            excl0 += 1
         elif key == 'posSide':
             if type(value) is not str or value not in {'net', 'long', 'short'}:
+                return False
+        elif key == 'ccy' or key == 'tradeQuoteCcy':
+            if type(value) is not str or not value.isascii():
                 return False
         elif key == 'clOrdId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
@@ -116,124 +148,178 @@ def check_submit_multiple_orders(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'tdMode' in out and 'side' in out and 'ordType' in out and 'sz' in out and ('instId' in out or 'instIdCode' in out) and (('px' in out) + ('pxUsd' in out) + ('pxVol' in out)) <= 1 and ('px' in out or 'pxUsd' in out or 'pxVol' in out or 'ordType' not in out or out['ordType'] not in ('limit', 'post_only', 'fok', 'ioc', 'mmp', 'mmp_and_post_only', 'elp', 'rpi'))
+    return required == 4 and one0 and excl0 <= 1 and ('px' in out or 'pxUsd' in out or 'pxVol' in out or 'ordType' not in out or out['ordType'] not in ('limit', 'post_only', 'fok', 'ioc', 'mmp', 'mmp_and_post_only', 'elp', 'rpi'))
 
 
 def check_cancel_order(out: Mapping[str, Any]) -> bool:
     """``cancel-order``: true when ``out`` can be sent as it is."""
+    one0 = False
+    one1 = False
     for key, value in out.items():
-        if key == 'instId' or key == 'ordId':
+        if key == 'instId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
         elif key == 'instIdCode':
             if type(value) is not int or not -9223372036854775808 <= value <= 9223372036854775807:
                 return False
+            one0 = True
+        elif key == 'ordId':
+            if type(value) is not str or not value.isascii():
+                return False
+            one1 = True
         elif key == 'clOrdId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
+            one1 = True
         else:
             return False
-    return ('instId' in out or 'instIdCode' in out) and ('ordId' in out or 'clOrdId' in out)
+    return one0 and one1
 
 
 def check_cancel_multiple_orders(out: Mapping[str, Any]) -> bool:
     """``batch-cancel-orders``: true when ``out`` can be sent as it is."""
+    one0 = False
+    one1 = False
     for key, value in out.items():
-        if key == 'instId' or key == 'ordId':
+        if key == 'instId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
         elif key == 'instIdCode':
             if type(value) is not int or not -9223372036854775808 <= value <= 9223372036854775807:
                 return False
+            one0 = True
+        elif key == 'ordId':
+            if type(value) is not str or not value.isascii():
+                return False
+            one1 = True
         elif key == 'clOrdId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
+            one1 = True
         else:
             return False
-    return ('instId' in out or 'instIdCode' in out) and ('ordId' in out or 'clOrdId' in out)
+    return one0 and one1
 
 
 def check_amend_order(out: Mapping[str, Any]) -> bool:
     """``amend-order``: true when ``out`` can be sent as it is."""
+    one0 = False
+    one1 = False
+    one2 = False
     for key, value in out.items():
-        if key == 'instId' or key == 'ordId':
+        if key == 'instId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
         elif key == 'instIdCode':
             if type(value) is not int or not -9223372036854775808 <= value <= 9223372036854775807:
                 return False
-        elif key == 'clOrdId' or key == 'reqId':
+            one0 = True
+        elif key == 'ordId':
+            if type(value) is not str or not value.isascii():
+                return False
+            one1 = True
+        elif key == 'clOrdId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
+            one1 = True
         elif key == 'newSz' or key == 'newPx' or key == 'newPxUsd' or key == 'newPxVol':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
+            one2 = True
         elif key == 'cxlOnFail':
             if value is not True and value is not False:
+                return False
+        elif key == 'reqId':
+            if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'pxAmendType':
             if type(value) is not str or value not in {'0', '1'}:
                 return False
         else:
             return False
-    return ('instId' in out or 'instIdCode' in out) and ('ordId' in out or 'clOrdId' in out) and ('newSz' in out or 'newPx' in out or 'newPxUsd' in out or 'newPxVol' in out)
+    return one0 and one1 and one2
 
 
 def check_amend_multiple_orders(out: Mapping[str, Any]) -> bool:
     """``batch-amend-orders``: true when ``out`` can be sent as it is."""
+    one0 = False
+    one1 = False
+    one2 = False
     for key, value in out.items():
-        if key == 'instId' or key == 'ordId':
+        if key == 'instId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
         elif key == 'instIdCode':
             if type(value) is not int or not -9223372036854775808 <= value <= 9223372036854775807:
                 return False
-        elif key == 'clOrdId' or key == 'reqId':
+            one0 = True
+        elif key == 'ordId':
+            if type(value) is not str or not value.isascii():
+                return False
+            one1 = True
+        elif key == 'clOrdId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
+            one1 = True
         elif key == 'newSz' or key == 'newPx' or key == 'newPxUsd' or key == 'newPxVol':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
+            one2 = True
         elif key == 'cxlOnFail':
             if value is not True and value is not False:
+                return False
+        elif key == 'reqId':
+            if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
         elif key == 'pxAmendType':
             if type(value) is not str or value not in {'0', '1'}:
                 return False
         else:
             return False
-    return ('instId' in out or 'instIdCode' in out) and ('ordId' in out or 'clOrdId' in out) and ('newSz' in out or 'newPx' in out or 'newPxUsd' in out or 'newPxVol' in out)
+    return one0 and one1 and one2
 
 
 def check_mass_cancel_orders(out: Mapping[str, Any]) -> bool:
     """``mass-cancel``: true when ``out`` can be sent as it is."""
+    required = 0
     for key, value in out.items():
         if key == 'instType':
             if type(value) is not str or value not in {'OPTION'}:
                 return False
+            required += 1
         elif key == 'instFamily':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         else:
             return False
-    return 'instType' in out and 'instFamily' in out
+    return required == 2
 
 
 def check_submit_spread_order(out: Mapping[str, Any]) -> bool:
     """``sprd-order``: true when ``out`` can be sent as it is."""
+    required = 0
     for key, value in out.items():
         if key == 'sprdId':
             if type(value) is not str or not value or not value.isascii():
                 return False
+            required += 1
         elif key == 'side':
             if type(value) is not str or value not in {'buy', 'sell'}:
                 return False
+            required += 1
         elif key == 'ordType':
             if type(value) is not str or value not in {'market', 'limit', 'post_only', 'ioc'}:
                 return False
+            required += 1
         elif key == 'sz':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
+            required += 1
         elif key == 'clOrdId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
@@ -245,41 +331,53 @@ def check_submit_spread_order(out: Mapping[str, Any]) -> bool:
                 return False
         else:
             return False
-    return 'sprdId' in out and 'side' in out and 'ordType' in out and 'sz' in out and ('px' in out or 'ordType' not in out or out['ordType'] not in ('limit', 'post_only', 'ioc'))
+    return required == 4 and ('px' in out or 'ordType' not in out or out['ordType'] not in ('limit', 'post_only', 'ioc'))
 
 
 def check_amend_spread_order(out: Mapping[str, Any]) -> bool:
     """``sprd-amend-order``: true when ``out`` can be sent as it is."""
+    one0 = False
+    one1 = False
     for key, value in out.items():
         if key == 'ordId':
             if type(value) is not str or not value.isascii():
                 return False
-        elif key == 'clOrdId' or key == 'reqId':
+            one0 = True
+        elif key == 'clOrdId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
+            one0 = True
         elif key == 'newSz':
             if type(value) is not str or len(value) > 100 or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')) or not value.strip('0.'):
                 return False
+            one1 = True
         elif key == 'newPx':
             if type(value) is not str or len(value) > 100 or not value or ((rest := value.strip('0123456789')) and (rest != '.' or value[0] == '.' or value[-1] == '.')):
                 return False
+            one1 = True
+        elif key == 'reqId':
+            if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
+                return False
         else:
             return False
-    return ('ordId' in out or 'clOrdId' in out) and ('newSz' in out or 'newPx' in out)
+    return one0 and one1
 
 
 def check_cancel_spread_order(out: Mapping[str, Any]) -> bool:
     """``sprd-cancel-order``: true when ``out`` can be sent as it is."""
+    one0 = False
     for key, value in out.items():
         if key == 'ordId':
             if type(value) is not str or not value.isascii():
                 return False
+            one0 = True
         elif key == 'clOrdId':
             if type(value) is not str or not _PATTERN_0(value) or not value.isascii():
                 return False
+            one0 = True
         else:
             return False
-    return ('ordId' in out or 'clOrdId' in out)
+    return one0
 
 
 def check_mass_cancel_spread_orders(out: Mapping[str, Any]) -> bool:
