@@ -520,14 +520,14 @@ class AsyncFacade(FacadeBase):
         idx, meta = self._prepare(op, params, extra, account, timeout, exp_time)
         if get_running_loop() is self._core.loop:
             return self._send(idx, meta, op)
-        return engine.run_async(self._send(idx, meta, op))
+        return engine.hop(self._send(idx, meta, op))
 
     def _acall_one(self, op: Operation, params: Any) -> Awaitable[Any]:
         """What a generated single-item method awaits (see :meth:`_acall`)."""
         coro = self._one(op, params)
         if get_running_loop() is self._core.loop:
             return coro
-        return engine.run_async(coro)
+        return engine.hop(coro)
 
     @staticmethod
     async def _run(coro: Coroutine[Any, Any, T], what: str) -> T:

@@ -256,14 +256,29 @@ class EngineLoop:
         """Await ``coro`` on the engine loop from the caller's own loop.
 
         Called on the engine loop itself (engine-loop mode), it simply awaits: no
-        hop. Otherwise it awaits the ``run_coroutine_threadsafe`` future through
-        ``asyncio.wrap_future``. Cancelling the caller cancels the engine task and
-        waits (bounded) for it to finish before the ``CancelledError`` propagates.
+        hop. Otherwise :meth:`hop`.
         """
         running = asyncio.get_running_loop()
         if running is self._loop and self._pid == _PID:
             return await coro
-        fut = self._hand_off(coro)
+        return await self.hop(coro)
+
+    async def hop(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` on the engine loop from another loop (the caller knows it is
+        not on the engine loop).
+
+        Awaits the ``run_coroutine_threadsafe`` future through ``asyncio.wrap_future``.
+        Cancelling the caller cancels the engine task and waits (bounded) for it to
+        finish before the ``CancelledError`` propagates.
+        """
+        # The hand-off (``_hand_off``, written out: every awaitable call runs this).
+        loop = self._loop
+        try:
+            if loop is None or self._pid != _PID:
+                loop = self._start()
+            fut = run_coroutine_threadsafe(coro, loop)
+        except BaseException as exc:
+            raise _not_handed_off(coro, exc) from None
         try:
             return await asyncio.wrap_future(fut)
         except Escaped as esc:
