@@ -86,7 +86,10 @@ class Dispatcher:
                         continue
                     entry = pop(inc.id)
                     if entry is not None:
-                        result = finish_reply(entry.meta, inc, ws_key)
+                        try:
+                            result = finish_reply(entry.meta, inc, ws_key)
+                        except Exception:  # pragma: no cover - finish() words the error
+                            result = None
                         if result is not None:
                             fut = entry.future
                             if not fut.done():
