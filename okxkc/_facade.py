@@ -317,6 +317,13 @@ class FacadeBase:
         self._fast[op.method] = plan
         return plan
 
+    def _fast_missing(
+        self, params: Any
+    ) -> Callable[[RequestMeta], Coroutine[Any, Any, Any]] | None:
+        """A fast call lacks its plan's ``need`` field: fill it in ``params`` and return
+        what runs the request (given its meta), or ``None`` for the general path."""
+        return None
+
     def _one(self, op: Operation, params: Any) -> Coroutine[Any, Any, Any]:
         """The engine coroutine of a generated single-item call (fields and options in
         ``params``).
@@ -327,37 +334,47 @@ class FacadeBase:
         no further calls. Anything else takes the general path (same result).
         """
         plan = self._fast.get(op.method) or self._fast_plan(op)
-        if plan.check(params) and self._pid == _loop_module._PID:
-            need, guards = plan.need, plan.guards
-            if (need is None or need in params) and (guards is None or guards.isdisjoint(params)):
-                field = plan.id_field
-                if field is not None and not params.get(field):
-                    params[field] = _outcomes.new_client_id()
-                timeout = self._config.request_timeout
-                started = monotonic()
-                if plan.expiring:
-                    sending = Sending(started, None, int((wall_time() + timeout) * 1000))
-                else:
-                    sending = Sending(started)
-                meta = RequestMeta(
-                    plan.op,
-                    plan.ws_key,
-                    params if plan.one else [params],
-                    sending,
-                    plan.result,
-                    timeout,
-                )
-                # The connection's own request coroutine when it exists (one coroutine
-                # layer per call); the deadline counts from the call's start.
-                conn = plan.conn
-                if conn is None:
-                    core = self._core
-                    if core.pacers is not None:
-                        return core.request(0, meta)
-                    conn = plan.conn = core.connections.get((0, plan.ws_key))
-                    if conn is None:
-                        return core.request(0, meta)  # the first call opens it
-                return conn.request(meta, started + timeout)
+        guards = plan.guards
+        if (
+            not plan.check(params)
+            or self._pid != _loop_module._PID
+            or (guards is not None and not guards.isdisjoint(params))
+        ):
+            return self._general(op, params)
+        need = plan.need
+        run = None
+        if need is not None and need not in params:
+            run = self._fast_missing(params)
+            if run is None:
+                return self._general(op, params)
+        field = plan.id_field
+        if field is not None and not params.get(field):
+            params[field] = _outcomes.new_client_id()
+        timeout = self._config.request_timeout
+        started = monotonic()
+        if plan.expiring:
+            sending = Sending(started, None, int((wall_time() + timeout) * 1000))
+        else:
+            sending = Sending(started)
+        meta = RequestMeta(
+            plan.op, plan.ws_key, params if plan.one else [params], sending, plan.result, timeout
+        )
+        if run is not None:
+            return run(meta)
+        # The connection's own request coroutine when it exists (one coroutine layer per
+        # call); the deadline counts from the call's start.
+        conn = plan.conn
+        if conn is None:
+            core = self._core
+            if core.pacers is not None:
+                return core.request(0, meta)
+            conn = plan.conn = core.connections.get((0, plan.ws_key))
+            if conn is None:
+                return core.request(0, meta)  # the first call opens it
+        return conn.request(meta, started + timeout)
+
+    def _general(self, op: Operation, params: Any) -> Coroutine[Any, Any, Any]:
+        """The general path of a single-item call: every option, the full checks."""
         idx, meta = self._prepare_one(op, params)
         return self._send(idx, meta, op)
 

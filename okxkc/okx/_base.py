@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from .._engine.clock import TimeSync
@@ -131,12 +131,29 @@ class OkxClientBase(FacadeBase):
         return next((i for i, c in self._codes.codes.items() if c == code), None)
 
     def _fast_need(self, op: Operation) -> str | None:
-        # A call by instId takes the general path: its instIdCode is looked up (_send).
+        # A call by instId is sent by instIdCode (_send; _fast_missing on the fast path).
         return (
             "instIdCode"
             if op.needs_instrument_code and self._okx.resolve_instrument_codes
             else None
         )
+
+    def _fast_missing(
+        self, params: Any
+    ) -> Callable[[RequestMeta], Coroutine[Any, Any, Any]] | None:
+        # A fast call by instId whose instIdCode is known: sent by the code, watched for
+        # 51001 like any resolved call. An unknown instrument takes the general path,
+        # which fetches the list.
+        inst = params.get("instId")
+        code = self._codes.lookup(inst) if inst is not None else None
+        if code is None:
+            return None
+        params["instIdCode"] = code
+        del params["instId"]
+        return self._watch_one
+
+    def _watch_one(self, meta: RequestMeta) -> Coroutine[Any, Any, Any]:
+        return self._watch_codes(0, meta)
 
     def _send(self, idx: int, meta: RequestMeta, op: Operation | None) -> Coroutine[Any, Any, Any]:
         if op is None:
