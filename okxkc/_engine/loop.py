@@ -271,14 +271,7 @@ class EngineLoop:
         Cancelling the caller cancels the engine task and waits (bounded) for it to
         finish before the ``CancelledError`` propagates.
         """
-        # The hand-off (``_hand_off``, written out: every awaitable call runs this).
-        loop = self._loop
-        try:
-            if loop is None or self._pid != _PID:
-                loop = self._start()
-            fut = run_coroutine_threadsafe(coro, loop)
-        except BaseException as exc:
-            raise _not_handed_off(coro, exc) from None
+        fut = self._hand_off(coro)
         try:
             return await asyncio.wrap_future(fut)
         except Escaped as esc:
