@@ -115,8 +115,8 @@ class Dispatcher:
             self._on_end(sock, reason)
 
     def _reply(self, entry: Pending | None, inc: Incoming) -> None:
-        """A one-pass reply that is not a plain success of its call (``entry``, already
-        taken from the correlator), or that no pending call awaits (``None``)."""
+        """A reply for ``entry`` (already taken from the correlator) that is not a plain
+        one-pass success, or one that no pending call awaits (``None``)."""
         if entry is None:
             rid = inc.request_id
             assert rid is not None
@@ -129,13 +129,8 @@ class Dispatcher:
         ctx = self.ctx
         kind = inc.kind
         if kind == _RESPONSE:
-            rid = inc.request_id
-            assert rid is not None
-            entry = self.correlator.pop(rid)
-            if entry is None:
-                self._unmatched(inc, rid)
-            else:
-                self._settle(entry, inc)
+            assert inc.request_id is not None
+            self._reply(self.correlator.pop(inc.request_id), inc)
         elif kind == Kind.PONG:
             return
         elif kind == Kind.NOTICE:
